@@ -1,0 +1,74 @@
+"""Actors and the names they go by.
+
+An actor is named many ways (Hachd al-Chaabi / Hashd al-Shaabi / Popular
+Mobilization Forces / PMF). Each name is claimed by a small `ActorName`
+aggregate whose id derives from the normalised name, so the event store itself
+guarantees that one name never points at two actors, even under races.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.values import Alias, normalise_name
+
+ACTOR_NAMESPACE = uuid5(NAMESPACE_URL, "urn:timeline:actor")
+ACTOR_NAME_NAMESPACE = uuid5(NAMESPACE_URL, "urn:timeline:actor-name")
+
+
+def actor_id_for(name: str) -> UUID:
+    return uuid5(ACTOR_NAMESPACE, normalise_name(name))
+
+
+def actor_name_id(name: str) -> UUID:
+    return uuid5(ACTOR_NAME_NAMESPACE, normalise_name(name))
+
+
+class Actor(Aggregate):
+    @staticmethod
+    def create_id(name: str, **_: Any) -> UUID:
+        return actor_id_for(name)
+
+    @event("Registered")
+    def __init__(
+        self,
+        name: str,
+        aliases: tuple[Alias, ...] = (),
+        parent_id: UUID | None = None,
+        description: str | None = None,
+    ) -> None:
+        self.name = name
+        self.aliases = tuple(aliases)
+        self.parent_id = parent_id
+        self.description = description
+
+    def names(self) -> list[str]:
+        return [self.name, *(alias.name for alias in self.aliases)]
+
+    def knows(self, name: str) -> bool:
+        wanted = normalise_name(name)
+        return any(normalise_name(known) == wanted for known in self.names())
+
+    @event("AliasAdded")
+    def add_alias(self, alias: Alias) -> None:
+        self.aliases = (*self.aliases, alias)
+
+    @event("ParentSet")
+    def set_parent(self, parent_id: UUID | None) -> None:
+        self.parent_id = parent_id
+
+
+class ActorName(Aggregate):
+    """Claims one normalised name for one actor (a uniqueness index)."""
+
+    @staticmethod
+    def create_id(name: str, **_: Any) -> UUID:
+        return actor_name_id(name)
+
+    @event("Claimed")
+    def __init__(self, name: str, actor_id: UUID) -> None:
+        self.name = name
+        self.actor_id = actor_id

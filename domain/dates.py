@@ -1,0 +1,60 @@
+"""EDTF (Library of Congress Extended Date/Time Format) to a day interval.
+
+Parsing is the `edtf` library's job; this module only turns its answer into
+the bounds, precision and qualifiers a report keeps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from edtf import parse_edtf, struct_time_to_date
+from edtf.parser.edtf_exceptions import EDTFParseException
+
+
+class EDTFError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ParsedInterval:
+    earliest: date
+    latest: date
+    precision: str
+    approximate: bool
+    uncertain: bool
+
+
+def _precision(node: object) -> str:
+    # Intervals, dates and qualified dates expose precision at different depths.
+    for candidate in (node, getattr(node, "date", None), getattr(node, "lower", None)):
+        precision = getattr(candidate, "precision", None)
+        if precision in ("day", "month", "year"):
+            return precision
+    return "day"
+
+
+def _flag(node: object, name: str) -> bool:
+    parts = [node, getattr(node, "lower", None), getattr(node, "upper", None)]
+    return any(bool(getattr(part, name, False)) for part in parts if part is not None)
+
+
+def interval_from_edtf(text: str) -> ParsedInterval:
+    """Strict bounds of an EDTF expression; `~` and `?` are kept as flags, not
+    used to widen the bounds (the library's fuzzy widening spans years)."""
+    try:
+        node = parse_edtf(text.strip())
+        earliest = struct_time_to_date(node.lower_strict())
+        latest = struct_time_to_date(node.upper_strict())
+    except (EDTFParseException, ValueError, TypeError, AttributeError, OverflowError) as error:
+        raise EDTFError(f"{text!r} is not a valid EDTF date or interval") from error
+    if earliest is None or latest is None:
+        raise EDTFError(f"{text!r} has an open end; give both bounds")
+    return ParsedInterval(
+        earliest=earliest,
+        latest=latest,
+        precision=_precision(node),
+        approximate=_flag(node, "is_approximate"),
+        uncertain=_flag(node, "is_uncertain"),
+    )

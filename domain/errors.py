@@ -1,0 +1,62 @@
+"""Domain errors: each names the thing that is wrong, so callers can report it."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+
+class DomainError(Exception):
+    """Base class for rule violations the caller can fix."""
+
+
+class ReportRetractedError(DomainError):
+    def __init__(self, report_id: UUID) -> None:
+        super().__init__(f"report {report_id} is retracted and cannot change")
+
+
+class IdempotencyConflictError(DomainError):
+    """The same client key was used before with a different payload."""
+
+    def __init__(self, key: str, report_id: UUID) -> None:
+        self.key = key
+        self.report_id = report_id
+        super().__init__(
+            f"key {key!r} already filed report {report_id} with a different payload"
+        )
+
+
+class VersionConflictError(DomainError):
+    def __init__(self, expected: int, actual: int) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"expected version {expected} but the aggregate is at {actual}")
+
+
+class NameTakenError(DomainError):
+    def __init__(self, name: str, actor_id: UUID) -> None:
+        self.name = name
+        self.actor_id = actor_id
+        super().__init__(f"name {name!r} already belongs to actor {actor_id}")
+
+
+class UnknownActorError(DomainError):
+    def __init__(self, actor_id: UUID) -> None:
+        super().__init__(f"no actor {actor_id}")
+
+
+class ParentCycleError(DomainError):
+    pass
+
+
+class UnknownReportError(DomainError):
+    def __init__(self, report_id: UUID) -> None:
+        super().__init__(f"no report {report_id}")
+
+
+class ActorConflictError(DomainError):
+    def __init__(self, actor_id: UUID) -> None:
+        self.actor_id = actor_id
+        super().__init__(
+            f"actor {actor_id} is already registered under this name with other details; "
+            "add further names as aliases"
+        )

@@ -1,0 +1,88 @@
+"""The Report aggregate: one source's account, never edited in place.
+
+A correction or a retraction is a new event on the same report, so the history
+of what was said, and when it was changed and on whose word, stays readable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+import orjson
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import ReportRetractedError
+from domain.values import ReportContent
+
+# Keys are the client's; the id derived from one is the same everywhere, so the
+# event store's uniqueness of (id, version 1) is what makes filing idempotent.
+REPORT_KEY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:timeline:report-key")
+
+
+def report_id_for_key(key: str) -> UUID:
+    return uuid5(REPORT_KEY_NAMESPACE, key)
+
+
+def content_digest(content: ReportContent) -> str:
+    """A stable fingerprint of a payload, to tell a retry from a different report."""
+    canonical = orjson.dumps(content.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+class Report(Aggregate):
+    INITIAL_VERSION = 1
+
+    @staticmethod
+    def create_id(content: ReportContent, key: str | None = None, **_: Any) -> UUID:
+        return report_id_for_key(key) if key else uuid4()
+
+    @event("Filed")
+    def __init__(self, content: ReportContent, key: str | None = None, digest: str = "") -> None:
+        self.content = content
+        self.key = key
+        self.digest = digest
+        self.retracted = False
+        self.retraction_reason: str | None = None
+        self.corrections = 0
+
+    @classmethod
+    def file(cls, content: ReportContent, key: str | None = None) -> Report:
+        return cls(content=content, key=key, digest=content_digest(content))
+
+    def correct(
+        self, changes: dict[str, Any], reason: str, corrected_by: str | None
+    ) -> None:
+        """Replace some fields; the whole report must still be valid afterwards."""
+        if self.retracted:
+            raise ReportRetractedError(self.id)
+        # Validate the report as it would stand before recording anything.
+        ReportContent.model_validate({**dict(self.content), **changes})
+        self._corrected(
+            fields=tuple(sorted(changes)),
+            changes=changes,
+            reason=reason,
+            corrected_by=corrected_by,
+        )
+
+    @event("Corrected")
+    def _corrected(
+        self,
+        fields: tuple[str, ...],
+        changes: dict[str, Any],
+        reason: str,
+        corrected_by: str | None,
+    ) -> None:
+        self.content = ReportContent.model_validate({**dict(self.content), **changes})
+        self.corrections += 1
+
+    def retract(self, reason: str, retracted_by: str | None) -> None:
+        if self.retracted:
+            raise ReportRetractedError(self.id)
+        self._retracted(reason=reason, retracted_by=retracted_by)
+
+    @event("Retracted")
+    def _retracted(self, reason: str, retracted_by: str | None) -> None:
+        self.retracted = True
+        self.retraction_reason = reason

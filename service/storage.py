@@ -1,0 +1,115 @@
+"""Where the event log lives: turns a database URL into eventsourcing's environment.
+
+Both stores go through eventsourcing's own recorders; this module only chooses
+one and adds the few read queries the library does not offer (log positions of
+one aggregate's events), with bound parameters on both dialects.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+
+from domain.application import TimelineApplication
+from service.settings import Settings
+
+TRANSCODER_TOPIC = "service.transcoder:OrjsonTranscoder"
+
+
+def eventsourcing_env(settings: Settings) -> dict[str, str]:
+    url = urlparse(settings.database_url)
+    env = {"TRANSCODER_TOPIC": TRANSCODER_TOPIC}
+    if url.scheme == "sqlite":
+        # As in SQLAlchemy: sqlite:///relative/path, sqlite:////absolute/path.
+        path = Path(unquote(url.netloc + url.path)[1:] if not url.netloc else unquote(url.path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.sqlite",
+            SQLITE_DBNAME=str(path),
+            SQLITE_LOCK_TIMEOUT="30",
+        )
+    elif url.scheme in ("postgresql", "postgres"):
+        query = parse_qs(url.query)
+        schema = query.get("schema", [settings.postgres_schema])[0]
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.postgres",
+            POSTGRES_DBNAME=(url.path or "/").lstrip("/") or "postgres",
+            POSTGRES_HOST=url.hostname or "127.0.0.1",
+            POSTGRES_PORT=str(url.port or 5432),
+            POSTGRES_USER=unquote(url.username or os.environ.get("USER", "postgres")),
+            POSTGRES_PASSWORD=unquote(url.password or ""),
+            POSTGRES_SCHEMA=schema,
+            POSTGRES_POOL_SIZE=str(settings.postgres_pool_size),
+            POSTGRES_MAX_OVERFLOW=str(settings.postgres_max_overflow),
+            POSTGRES_CONNECT_TIMEOUT="5",
+            POSTGRES_PRE_PING="y",
+            POSTGRES_LOCK_TIMEOUT="10",
+            # Never POSTGRES_ENABLE_DB_FUNCTIONS: it lets tailing readers skip events.
+        )
+    else:
+        raise ValueError(
+            f"TIMELINE_DATABASE_URL must start with sqlite:/// or postgresql://, "
+            f"not {url.scheme or settings.database_url!r}"
+        )
+    return env
+
+
+def open_application(settings: Settings) -> TimelineApplication:
+    return TimelineApplication(env=eventsourcing_env(settings))
+
+
+def is_postgres(app: TimelineApplication) -> bool:
+    return type(app.recorder).__module__.startswith("eventsourcing.postgres")
+
+
+class LogIndex:
+    """Log positions of one aggregate's events, straight from the recorder's table."""
+
+    def __init__(self, app: TimelineApplication) -> None:
+        self.recorder: Any = app.recorder
+        self.postgres = is_postgres(app)
+        if self.postgres:
+            from psycopg import sql
+
+            schema = self.recorder.datastore.schema
+            table = self.recorder.events_table_name
+            self._select = sql.SQL(
+                "SELECT notification_id AS position, originator_id, originator_version, "
+                "topic, state FROM {}.{} WHERE originator_id = %s AND notification_id > %s "
+                "ORDER BY notification_id LIMIT %s"
+            ).format(sql.Identifier(schema), sql.Identifier(table))
+        else:
+            self._select = (
+                "SELECT rowid AS position, originator_id, originator_version, topic, state "
+                f"FROM {self.recorder.events_table_name} "
+                "WHERE originator_id = ? AND rowid > ? ORDER BY rowid LIMIT ?"
+            )
+
+    def notifications_of(
+        self, originator_id: UUID, after: int = 0, limit: int = 10_000
+    ) -> list[Notification]:
+        key: Any = originator_id if self.postgres else originator_id.hex
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self._select, (key, after, limit))
+            rows = cursor.fetchall()
+        return [
+            Notification(
+                id=row["position"],
+                originator_id=UUID(str(row["originator_id"])),
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            for row in rows
+        ]
+
+    def position_of(self, originator_id: UUID, version: int) -> int | None:
+        for notification in self.notifications_of(originator_id):
+            if notification.originator_version == version:
+                return notification.id
+        return None

@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -172,13 +173,13 @@ class FuzzyInterval(ValueObject):
                 )
         return merged
 
-    @model_validator(mode="after")
-    def _ordered(self) -> FuzzyInterval:
-        if self.latest < self.earliest:
-            raise ValueError(
-                f"latest ({self.latest}) is before earliest ({self.earliest})"
-            )
-        return self
+    @field_validator("latest")
+    @classmethod
+    def _ordered(cls, latest: date, info: ValidationInfo) -> date:
+        earliest = info.data.get("earliest")
+        if earliest is not None and latest < earliest:
+            raise ValueError(f"latest ({latest}) is before earliest ({earliest})")
+        return latest
 
 
 class Place(ValueObject):

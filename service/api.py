@@ -1,0 +1,89 @@
+"""The FastAPI application: wires the domain application, storage and routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+
+from service import actors_routes, errors, log_routes, reports_routes
+from service.limits import BodySizeLimit
+from service.responses import OrjsonResponse
+from service.schemas import BatchFiled, LoggedEvent, ReportIn
+from service.settings import Settings, get_settings
+from service.storage import LogIndex, open_application
+
+DESCRIPTION = """Every report about an armed conflict becomes an immutable event: who said
+what, when, and how sure they were. Corrections and retractions are new events;
+nothing is updated in place. `GET /events` replays the ordered log."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        timeline = await run_in_threadpool(open_application, settings)
+        app.state.timeline = timeline
+        app.state.log_index = LogIndex(timeline)
+        try:
+            yield
+        finally:
+            timeline.close()
+
+    app = FastAPI(
+        title="timeline",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=OrjsonResponse,
+    )
+    app.state.settings = settings
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    errors.install(app)
+    app.include_router(reports_routes.router)
+    app.include_router(actors_routes.router)
+    app.include_router(log_routes.router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], responses={503: {"description": "Store unreachable."}})
+    async def readyz(request: Request) -> OrjsonResponse:
+        """The event store answers; reports the last log position."""
+        try:
+            position = await run_in_threadpool(request.app.state.timeline.max_position)
+        except Exception as error:  # any store failure means not ready
+            return OrjsonResponse(
+                {"status": "unavailable", "detail": f"{type(error).__name__}: {error}"},
+                status_code=503,
+                headers={"Retry-After": "2"},
+            )
+        return OrjsonResponse({"status": "ready", "position": position})
+
+    _document_manual_bodies(app)
+    return app
+
+
+def _document_manual_bodies(app: FastAPI) -> None:
+    """POST /reports reads its body itself (JSON or NDJSON); list its models."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (ReportIn, BatchFiled, LoggedEvent):
+            generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(generated.pop("$defs", {}))
+            components.setdefault(model.__name__, generated)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

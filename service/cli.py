@@ -1,0 +1,125 @@
+"""The `timeline` command: serve, ingest, export, import."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from service.settings import Settings, get_settings
+
+app = typer.Typer(help="Event-sourced timeline of reports about armed conflict.", no_args_is_help=True)
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _settings(database_url: str | None) -> Settings:
+    settings = get_settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    return settings
+
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="TIMELINE_DATABASE_URL", help="sqlite:///PATH or postgresql://..."),
+]
+
+
+@app.command()
+def serve(
+    database_url: DatabaseOption = None,
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    demo: Annotated[bool, typer.Option(help="Load the seed article's reports first")] = False,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the HTTP service (uvicorn, uvloop, httptools)."""
+    import os
+
+    import uvicorn
+
+    settings = _settings(database_url)
+    if database_url:
+        os.environ["TIMELINE_DATABASE_URL"] = database_url
+    if demo:
+        loaded = load_examples(settings)
+        typer.echo(f"demo data: {loaded} events new", err=True)
+    uvicorn.run(
+        "service.main:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_level="info",
+    )
+
+
+def load_examples(settings: Settings) -> int:
+    """File the seed's actors and reports; keys make this safe to repeat."""
+    from service.ingest import ingest_local
+
+    return ingest_local(settings, EXAMPLES / "actors.ndjson") + ingest_local(
+        settings, EXAMPLES / "seed-reports.ndjson"
+    )
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON or NDJSON reports")],
+    database_url: DatabaseOption = None,
+    api: Annotated[str | None, typer.Option(help="Send through a running service, e.g. http://127.0.0.1:8000")] = None,
+) -> None:
+    """File reports (or actors, if the file's objects look like actors) from FILE."""
+    from service.ingest import IngestError, ingest_http, ingest_local
+
+    try:
+        if api:
+            count = ingest_http(api, file)
+        else:
+            count = ingest_local(_settings(database_url), file)
+    except IngestError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{count} new events written")
+
+
+@app.command("export")
+def export_log(
+    database_url: DatabaseOption = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: stdout)")] = None,
+) -> None:
+    """Write the whole log as NDJSON, exactly as stored (for backup or migration)."""
+    from service.migration import export_events
+
+    settings = _settings(database_url)
+    if output is None:
+        count = export_events(settings, sys.stdout.buffer)
+    else:
+        with output.open("wb") as stream:
+            count = export_events(settings, stream)
+    typer.echo(f"exported {count} events", err=True)
+
+
+@app.command("import")
+def import_log(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="NDJSON from `timeline export`")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Replay an export into an empty store, keeping ids, versions and order."""
+    from service.migration import ImportRefusedError, import_events
+
+    try:
+        with file.open("rb") as stream:
+            count = import_events(_settings(database_url), stream)
+    except ImportRefusedError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"imported {count} events", err=True)
+
+
+if __name__ == "__main__":
+    app()

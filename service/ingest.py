@@ -1,0 +1,118 @@
+"""Loading reports and actors from JSON or NDJSON files, locally or through the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from pydantic import ValidationError
+
+from service.errors import problems
+from service.schemas import ActorIn, ReportIn
+from service.settings import Settings
+from service.storage import open_application
+
+BATCH = 1_000
+
+
+class IngestError(Exception):
+    pass
+
+
+def read_objects(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) pairs from a JSON array/object or an NDJSON file."""
+    raw = path.read_bytes()
+    try:
+        whole = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        whole = None
+    if isinstance(whole, dict):
+        return [(1, whole)]
+    if isinstance(whole, list):
+        return list(enumerate(whole, start=1))
+    found = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            found.append((number, orjson.loads(line)))
+        except orjson.JSONDecodeError as error:
+            raise IngestError(f"{path}:{number}: not valid JSON: {error}") from None
+    return found
+
+
+def _is_actor(obj: dict[str, Any]) -> bool:
+    return "kind" not in obj and "name" in obj
+
+
+def ingest_local(settings: Settings, path: Path) -> int:
+    objects = read_objects(path)
+    timeline = open_application(settings)
+    try:
+        before = timeline.max_position()
+        reports: list[tuple[int, ReportIn]] = []
+        for number, obj in objects:
+            if _is_actor(obj):
+                obj = dict(obj)
+                parent = obj.pop("parent", None)
+                if parent:
+                    obj["parent_id"] = timeline.resolve_actor(parent)
+                    if obj["parent_id"] is None:
+                        raise IngestError(f"{path}:{number}: unknown parent actor {parent!r}")
+                actor = _validate(ActorIn, obj, path, number)
+                timeline.register_actor(actor.name, actor.aliases, actor.parent_id, actor.description)
+            else:
+                reports.append((number, _validate(ReportIn, obj, path, number)))
+        for start in range(0, len(reports), BATCH):
+            chunk = reports[start : start + BATCH]
+            timeline.file_reports([(r.content(), r.key) for _, r in chunk])
+        return timeline.max_position() - before
+    finally:
+        timeline.close()
+
+
+def _validate(model: Any, obj: dict[str, Any], path: Path, number: int) -> Any:
+    try:
+        return model.model_validate(obj)
+    except ValidationError as error:
+        details = "; ".join(f"{p['field']}: {p['msg']}" for p in problems(error))
+        raise IngestError(f"{path}:{number}: {details}") from None
+
+
+def ingest_http(base_url: str, path: Path) -> int:
+    """Send actors one by one and reports in NDJSON batches; returns events written."""
+    objects = read_objects(path)
+    written = 0
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        reports = []
+        for number, obj in objects:
+            if _is_actor(obj):
+                obj = dict(obj)
+                parent = obj.pop("parent", None)
+                if parent:
+                    found = client.get("/actors/resolve", params={"name": parent})
+                    if found.status_code != 200:
+                        raise IngestError(f"{path}:{number}: unknown parent actor {parent!r}")
+                    obj["parent_id"] = found.json()["id"]
+                answer = client.post("/actors", json=obj)
+                _check(answer, path, number)
+                written += answer.status_code == 201
+            else:
+                reports.append(orjson.dumps(obj))
+        for start in range(0, len(reports), BATCH):
+            answer = client.post(
+                "/reports",
+                content=b"\n".join(reports[start : start + BATCH]),
+                headers={"content-type": "application/x-ndjson"},
+            )
+            _check(answer, path, None)
+            written += answer.json()["created"]
+    return written
+
+
+def _check(answer: httpx.Response, path: Path, number: int | None) -> None:
+    if answer.status_code >= 400:
+        where = f"{path}:{number}" if number else str(path)
+        raise IngestError(f"{where}: HTTP {answer.status_code}: {answer.text}")

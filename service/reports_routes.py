@@ -1,0 +1,264 @@
+"""Filing, correcting, retracting and reading reports."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from domain.application import BatchConflictError, Filing, TimelineApplication
+from service.errors import problems, unprocessable
+from service.eventlog import log_record
+from service.responses import OrjsonResponse
+from service.schemas import (
+    SEED_EXAMPLE,
+    Changed,
+    CorrectionIn,
+    Filed,
+    ReportIn,
+    ReportOut,
+    RetractionIn,
+)
+from service.storage import LogIndex
+
+router = APIRouter(tags=["reports"])
+
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
+
+_FILE_REPORTS_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/ReportIn"},
+                "example": SEED_EXAMPLE,
+            },
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "One ReportIn JSON object a line."},
+                "example": orjson.dumps(SEED_EXAMPLE).decode() + "\n",
+            },
+        },
+    },
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 200},
+            "description": "Single reports only: same as the `key` field.",
+        }
+    ],
+}
+
+
+def _timeline(request: Request) -> TimelineApplication:
+    return request.app.state.timeline
+
+
+def _log_index(request: Request) -> LogIndex:
+    return request.app.state.log_index
+
+
+async def _with_positions(request: Request, filings: list[Filing]) -> list[Filing]:
+    """Fill in the original log position of reports that were filed before."""
+    index = _log_index(request)
+
+    def lookup() -> list[Filing]:
+        return [
+            f if f.position is not None
+            else Filing(f.report_id, f.created, index.position_of(f.report_id, 1))
+            for f in filings
+        ]
+
+    if all(f.position is not None for f in filings):
+        return filings
+    return await run_in_threadpool(lookup)
+
+
+def _parse_line(raw: bytes, line: int | None) -> tuple[ReportIn | None, list[dict[str, Any]]]:
+    where = {"line": line} if line is not None else {}
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        return None, [{**where, "field": "body", "msg": f"not valid JSON: {error}", "type": "json_invalid"}]
+    if not isinstance(data, dict):
+        return None, [{**where, "field": "body", "msg": "expected a JSON object", "type": "model_type"}]
+    try:
+        return ReportIn.model_validate(data), []
+    except ValidationError as error:
+        return None, [{**where, **problem} for problem in problems(error)]
+
+
+@router.post(
+    "/reports",
+    status_code=201,
+    response_model=Filed,
+    summary="File one report (JSON) or a batch (NDJSON, all or nothing)",
+    responses={
+        200: {"description": "The key had already filed this very report: nothing written."},
+        409: {"description": "The key was used before with a different payload."},
+        413: {"description": "Body too large."},
+        415: {"description": "Neither application/json nor application/x-ndjson."},
+        422: {"description": "Invalid report: each problem names its field (and line)."},
+    },
+    openapi_extra=_FILE_REPORTS_OPENAPI,
+    description="JSON: one report, answered with `Filed`. NDJSON: up to 10,000 reports in one "
+    "transaction, answered with `BatchFiled` (one item per line, in order); any bad line "
+    "fails the whole batch with 422 naming each line, field and problem.",
+)
+async def file_reports(
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> OrjsonResponse:
+    body = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in NDJSON_TYPES:
+        return await _file_batch(request, body, idempotency_key)
+    if content_type not in ("application/json", ""):
+        return OrjsonResponse(
+            {"detail": f"unsupported content type {content_type!r}; "
+             "send application/json or application/x-ndjson"},
+            status_code=415,
+        )
+    report, found = _parse_line(body, None)
+    if report is None:
+        return unprocessable(found)
+    key = report.key
+    if idempotency_key is not None:
+        if key is not None and key != idempotency_key.strip():
+            return unprocessable([{
+                "field": "key",
+                "msg": "differs from the Idempotency-Key header; send one or make them equal",
+                "type": "value_error",
+            }])
+        key = idempotency_key.strip()
+        if not key or len(key) > 200:
+            return unprocessable([{"field": "Idempotency-Key", "msg": "must be 1-200 characters",
+                                   "type": "value_error"}])
+    filing = await run_in_threadpool(_timeline(request).file_report, report.content(), key)
+    (filing,) = await _with_positions(request, [filing])
+    return OrjsonResponse(
+        {"id": filing.report_id, "position": filing.position, "created": filing.created},
+        status_code=201 if filing.created else 200,
+        headers={"Location": f"/reports/{filing.report_id}"},
+    )
+
+
+async def _file_batch(request: Request, body: bytes, idempotency_key: str | None) -> OrjsonResponse:
+    limit = request.app.state.settings.max_batch_reports
+    if idempotency_key is not None:
+        return unprocessable([{
+            "field": "Idempotency-Key",
+            "msg": "applies to single reports; give each NDJSON line its own key",
+            "type": "value_error",
+        }])
+    lines = [(n, raw) for n, raw in enumerate(body.split(b"\n"), start=1) if raw.strip()]
+    if not lines:
+        return unprocessable([{"field": "body", "msg": "empty batch", "type": "missing"}])
+    if len(lines) > limit:
+        return unprocessable([{
+            "field": "body",
+            "msg": f"batch has {len(lines)} reports; at most {limit} per request",
+            "type": "too_long",
+        }])
+    reports: list[tuple[int, ReportIn]] = []
+    found: list[dict[str, Any]] = []
+    for line, raw in lines:
+        report, line_problems = _parse_line(raw, line)
+        found.extend(line_problems)
+        if report is not None:
+            reports.append((line, report))
+    if found:
+        return unprocessable(found)
+
+    items = [(report.content(), report.key) for _, report in reports]
+    try:
+        filings = await run_in_threadpool(_timeline(request).file_reports, items)
+    except BatchConflictError as error:
+        return OrjsonResponse(
+            {"detail": [
+                {"line": reports[index][0], "field": "key", "msg": str(conflict), "type": "conflict"}
+                for index, conflict in error.conflicts
+            ]},
+            status_code=409,
+        )
+    filings = await _with_positions(request, filings)
+    created = sum(f.created for f in filings)
+    return OrjsonResponse(
+        {
+            "created": created,
+            "existing": len(filings) - created,
+            "reports": [
+                {"line": line, "id": f.report_id, "position": f.position, "created": f.created}
+                for (line, _), f in zip(reports, filings, strict=True)
+            ],
+        },
+        status_code=201 if created else 200,
+    )
+
+
+@router.post("/reports/{report_id}/corrections", status_code=201, response_model=Changed,
+             responses={404: {}, 409: {"description": "Retracted, or not at expected_version."}})
+async def correct_report(report_id: UUID, correction: CorrectionIn, request: Request) -> OrjsonResponse:
+    """Replace some fields of a report; the old values stay in its history."""
+    try:
+        change = await run_in_threadpool(
+            _timeline(request).correct_report,
+            report_id,
+            correction.changed_fields(),
+            correction.reason,
+            correction.corrected_by,
+            correction.expected_version,
+        )
+    except ValidationError as error:
+        return unprocessable(problems(error, prefix="changes"))
+    return OrjsonResponse(
+        {"id": report_id, "version": change.version, "position": change.position}, status_code=201
+    )
+
+
+@router.post("/reports/{report_id}/retraction", status_code=201, response_model=Changed,
+             responses={404: {}, 409: {"description": "Already retracted, or version mismatch."}})
+async def retract_report(report_id: UUID, retraction: RetractionIn, request: Request) -> OrjsonResponse:
+    """Withdraw a report. It stays in the log and in its history, marked retracted."""
+    change = await run_in_threadpool(
+        _timeline(request).retract_report,
+        report_id,
+        retraction.reason,
+        retraction.retracted_by,
+        retraction.expected_version,
+    )
+    return OrjsonResponse(
+        {"id": report_id, "version": change.version, "position": change.position}, status_code=201
+    )
+
+
+@router.get("/reports/{report_id}", response_model=ReportOut, responses={404: {}})
+async def get_report(
+    report_id: UUID,
+    request: Request,
+    version: Annotated[int | None, Query(ge=1, description="The report as it stood at this version.")] = None,
+) -> OrjsonResponse:
+    """The report as it stands now (or at `version`) and its whole event history."""
+    timeline = _timeline(request)
+    index = _log_index(request)
+
+    def read() -> dict[str, Any]:
+        report = timeline.get_report(report_id, version=version)
+        history = [log_record(n, timeline.mapper.transcoder) for n in index.notifications_of(report_id)]
+        return {
+            "id": report.id,
+            "version": report.version,
+            "key": report.key,
+            "retracted": report.retracted,
+            "retraction_reason": report.retraction_reason,
+            "corrections": report.corrections,
+            "content": report.content,
+            "history": history,
+        }
+
+    return OrjsonResponse(await run_in_threadpool(read))

@@ -1,0 +1,190 @@
+"""The HTTP contract: request and response models, with examples from the seed.
+
+Report content reuses the domain's value objects so there is one definition of
+what a valid report is; this module only adds what is about HTTP (keys,
+versions, positions).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
+
+from domain.values import Alias, Name, ReportContent, Text
+
+IdempotencyKey = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
+]
+
+SEED_EXAMPLE: dict[str, Any] = {
+    **ReportContent.model_json_schema()["example"],
+    "key": "afp-2024-02-02-centcom-85-sites",
+}
+
+
+class ReportIn(ReportContent):
+    """A report to file. `key` (or the Idempotency-Key header) makes retries safe."""
+
+    key: IdempotencyKey | None = Field(
+        default=None, description="Client key: the same key always maps to one report."
+    )
+
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"example": SEED_EXAMPLE})
+
+    def content(self) -> ReportContent:
+        # Already validated: copy the fields across without validating twice.
+        return ReportContent.model_construct(
+            _fields_set=self.model_fields_set - {"key"},
+            **{name: getattr(self, name) for name in ReportContent.model_fields},
+        )
+
+
+class Filed(BaseModel):
+    id: UUID
+    position: int | None = Field(description="Log position of the report's Filed event.")
+    created: bool = Field(description="False when the key had already filed this report.")
+
+
+class BatchItem(Filed):
+    line: int
+
+
+class BatchFiled(BaseModel):
+    created: int
+    existing: int
+    reports: list[BatchItem]
+
+
+# Every content field, optional: a correction names only what it changes.
+ContentChanges = create_model(  # type: ignore[call-overload]
+    "ContentChanges",
+    __config__=ConfigDict(frozen=True, extra="forbid"),
+    **{
+        name: (info.annotation | None, Field(default=None, description=info.description))
+        for name, info in ReportContent.model_fields.items()
+    },
+)
+
+
+class CorrectionIn(BaseModel):
+    changes: ContentChanges = Field(  # type: ignore[valid-type]
+        description="The fields to replace, with their new values."
+    )
+    reason: Text
+    corrected_by: Name | None = Field(default=None, description="On whose word.")
+    expected_version: int | None = Field(
+        default=None, ge=1, description="Refuse (409) unless the report is at this version."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "changes": {
+                    "when": {
+                        "edtf": "2024-02-02/2024-02-03",
+                        "wording": "dans la nuit du 2 au 3 février",
+                    }
+                },
+                "reason": "Le texte dit « 2 au 3 janvier » mais le communiqué de Centcom "
+                "date les frappes du 2 février.",
+                "corrected_by": "AFP desk",
+                "expected_version": 1,
+            }
+        },
+    )
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> CorrectionIn:
+        if not self.changes.model_fields_set:
+            raise ValueError("changes: name at least one field to correct")
+        return self
+
+    def changed_fields(self) -> dict[str, Any]:
+        return {name: getattr(self.changes, name) for name in self.changes.model_fields_set}
+
+
+class RetractionIn(BaseModel):
+    reason: Text
+    retracted_by: Name | None = None
+    expected_version: int | None = Field(default=None, ge=1)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "reason": "La source a démenti avoir fait cette déclaration.",
+                "retracted_by": "AFP desk",
+            }
+        },
+    )
+
+
+class Changed(BaseModel):
+    id: UUID
+    version: int
+    position: int
+
+
+class LoggedEvent(BaseModel):
+    """One event of the log, as `GET /events` streams it (one per NDJSON line)."""
+
+    position: int
+    type: str = Field(description="Report.Filed, Report.Corrected, Actor.AliasAdded, ...")
+    recorded_at: datetime
+    originator_id: UUID
+    originator_version: int
+    schema_version: int
+    data: dict[str, Any]
+
+
+class ReportOut(BaseModel):
+    id: UUID
+    version: int
+    key: str | None
+    retracted: bool
+    retraction_reason: str | None
+    corrections: int
+    content: ReportContent
+    history: list[LoggedEvent]
+
+
+class ActorIn(BaseModel):
+    name: Name = Field(description="Canonical name.")
+    aliases: list[Alias] = Field(default=[], max_length=100)
+    parent_id: UUID | None = Field(default=None, description="Actor this one belongs to.")
+    description: Text | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "name": "Hachd al-Chaabi",
+                "aliases": [
+                    {"name": "Hashd al-Shaabi", "language": "en"},
+                    {"name": "Popular Mobilization Forces", "language": "en"},
+                    {"name": "PMF", "language": "en"},
+                ],
+                "description": "coalition d'anciens paramilitaires rassemblant des factions pro-Iran",
+            }
+        },
+    )
+
+
+class ParentIn(BaseModel):
+    parent_id: UUID | None
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ActorOut(BaseModel):
+    id: UUID
+    version: int
+    name: str
+    aliases: list[Alias]
+    parent_id: UUID | None
+    description: str | None
+    position: int | None = Field(default=None, description="Log position of this change, if any.")

@@ -273,7 +273,11 @@ class Source(ValueObject):
     )
     language: LanguageTag = Field(description="BCP 47 language tag of the source text.")
     url: Annotated[str, StringConstraints(max_length=2_000, pattern=r"^https?://\S+$")] | None = None
-    published_at: datetime | None = None
+    published_at: datetime | date | None = Field(
+        default=None,
+        description="When the source published it: a day (2024-02-02) or an instant with "
+        "its UTC offset.",
+    )
     quote: Text | None = Field(default=None, description="The quoted wording, verbatim.")
 
     model_config = ConfigDict(
@@ -291,11 +295,21 @@ class Source(ValueObject):
         },
     )
 
+    @field_validator("published_at", mode="before")
+    @classmethod
+    def _day_or_instant(cls, value: Any) -> Any:
+        # A bare day stays a day: turning it into midnight would invent precision.
+        if isinstance(value, str) and len(value.strip()) == 10:
+            return date.fromisoformat(value.strip())
+        if isinstance(value, str):
+            return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return value
+
     @field_validator("published_at")
     @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("needs a UTC offset, e.g. 2024-02-02T23:40:00+00:00")
+    def _aware(cls, value: datetime | date | None) -> datetime | date | None:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError("an instant needs a UTC offset, e.g. 2024-02-02T23:40:00+00:00")
         return value
 
 

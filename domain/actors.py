@@ -13,7 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.values import Alias, normalise_name
+from domain.values import ActorCategory, Alias, normalise_name
 
 ACTOR_NAMESPACE = uuid5(NAMESPACE_URL, "urn:timeline:actor")
 ACTOR_NAME_NAMESPACE = uuid5(NAMESPACE_URL, "urn:timeline:actor-name")
@@ -39,8 +39,10 @@ class Actor(Aggregate):
         aliases: tuple[Alias, ...] = (),
         parent_id: UUID | None = None,
         description: str | None = None,
+        category: ActorCategory | None = None,
     ) -> None:
         self.name = name
+        self.category = category
         self.aliases = tuple(aliases)
         self.parent_id = parent_id
         self.description = description

@@ -27,7 +27,7 @@ from domain.errors import (
     VersionConflictError,
 )
 from domain.reports import Report, content_digest, report_id_for_key
-from domain.values import Alias, ReportContent, normalise_name
+from domain.values import ActorCategory, Alias, ReportContent, normalise_name
 
 # Events keep their short names ("Report.Filed") in the public log.
 EVENT_TYPES = {
@@ -217,6 +217,7 @@ class TimelineApplication(Application[UUID]):
         aliases: Iterable[Alias] = (),
         parent_id: UUID | None = None,
         description: str | None = None,
+        category: ActorCategory | None = None,
     ) -> tuple[Actor, bool, int | None]:
         """Register an actor with all its names; (actor, created, position)."""
         if parent_id is not None:
@@ -228,7 +229,11 @@ class TimelineApplication(Application[UUID]):
                 seen.add(normalise_name(alias.name))
                 unique_aliases.append(alias)
         actor = Actor(
-            name=name, aliases=tuple(unique_aliases), parent_id=parent_id, description=description
+            name=name,
+            aliases=tuple(unique_aliases),
+            parent_id=parent_id,
+            description=description,
+            category=category,
         )
         claims = [ActorName(name=n, actor_id=actor.id) for n in actor.names()]
         try:
@@ -240,7 +245,8 @@ class TimelineApplication(Application[UUID]):
                 existing.aliases,
                 existing.parent_id,
                 existing.description,
-            ) == (actor.name, actor.aliases, actor.parent_id, actor.description):
+                existing.category,
+            ) == (actor.name, actor.aliases, actor.parent_id, actor.description, actor.category):
                 return existing, False, None
             if existing is not None:
                 raise ActorConflictError(existing.id) from None

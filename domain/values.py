@@ -102,6 +102,18 @@ class Counted(StrEnum):
     TARGETS = "targets"
 
 
+class ActorCategory(StrEnum):
+    """What kind of actor, as far as the escalation ladder cares."""
+
+    STATE = "state"  # a state, its government or head of state
+    STATE_FORCE = "state_force"  # a state's own forces (US forces, IRGC, Quds Force)
+    STATE_BACKED = "state_backed"  # a non-state force backed by a state (Hachd al-Chaabi)
+    ARMED_GROUP = "armed_group"  # other non-state armed group
+    INSTITUTION = "institution"  # ministry, diplomacy, agency
+    PERSON = "person"
+    OTHER = "other"
+
+
 class DatePrecision(StrEnum):
     DAY = "day"
     MONTH = "month"

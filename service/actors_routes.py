@@ -29,6 +29,7 @@ def actor_json(actor: Actor, position: int | None = None) -> dict[str, Any]:
         "aliases": list(actor.aliases),
         "parent_id": actor.parent_id,
         "description": actor.description,
+        "category": actor.category,
         "position": position,
     }
 
@@ -40,7 +41,12 @@ def actor_json(actor: Actor, position: int | None = None) -> dict[str, Any]:
 async def register_actor(body: ActorIn, request: Request) -> OrjsonResponse:
     """Register an actor under its canonical name and aliases (idempotent by name)."""
     actor, created, position = await run_in_threadpool(
-        _timeline(request).register_actor, body.name, body.aliases, body.parent_id, body.description
+        _timeline(request).register_actor,
+        body.name,
+        body.aliases,
+        body.parent_id,
+        body.description,
+        body.category,
     )
     return OrjsonResponse(
         actor_json(actor, position),

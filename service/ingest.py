@@ -62,7 +62,9 @@ def ingest_local(settings: Settings, path: Path) -> int:
                     if obj["parent_id"] is None:
                         raise IngestError(f"{path}:{number}: unknown parent actor {parent!r}")
                 actor = _validate(ActorIn, obj, path, number)
-                timeline.register_actor(actor.name, actor.aliases, actor.parent_id, actor.description)
+                timeline.register_actor(
+                    actor.name, actor.aliases, actor.parent_id, actor.description, actor.category
+                )
             else:
                 reports.append((number, _validate(ReportIn, obj, path, number)))
         for start in range(0, len(reports), BATCH):

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
 
-from domain.values import Alias, Name, ReportContent, Text
+from domain.values import ActorCategory, Alias, Name, ReportContent, Text
 
 IdempotencyKey = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
@@ -157,12 +157,16 @@ class ActorIn(BaseModel):
     aliases: list[Alias] = Field(default=[], max_length=100)
     parent_id: UUID | None = Field(default=None, description="Actor this one belongs to.")
     description: Text | None = None
+    category: ActorCategory | None = Field(
+        default=None, description="Used by the escalation ladder (state_force, state_backed, ...)."
+    )
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "example": {
                 "name": "Hachd al-Chaabi",
+                "category": "state_backed",
                 "aliases": [
                     {"name": "Hashd al-Shaabi", "language": "en"},
                     {"name": "Popular Mobilization Forces", "language": "en"},
@@ -187,4 +191,5 @@ class ActorOut(BaseModel):
     aliases: list[Alias]
     parent_id: UUID | None
     description: str | None
+    category: ActorCategory | None
     position: int | None = Field(default=None, description="Log position of this change, if any.")

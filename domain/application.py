@@ -7,7 +7,7 @@ callers in an event loop run it in a thread pool.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -69,6 +69,18 @@ class BatchConflictError(Exception):
 
 class TimelineApplication(Application[UUID]):
     name = "timeline"  # names the PostgreSQL tables: keep it stable
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        # Called with the last log position after every successful save, so
+        # that views in this process can catch up at once instead of polling.
+        self.listeners: list[Callable[[int], None]] = []
+
+    def _notify(self, recordings: list[Any]) -> None:
+        if recordings:
+            position = max(r.notification.id for r in recordings)
+            for listener in self.listeners:
+                listener(position)
 
     # Reports -------------------------------------------------------------
 

@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
-from service import actors_routes, errors, log_routes, reports_routes
+from projections.runner import Projections
+from service import actors_routes, errors, log_routes, reports_routes, views_routes
 from service.limits import BodySizeLimit
 from service.responses import OrjsonResponse
 from service.schemas import BatchFiled, LoggedEvent, ReportIn
 from service.settings import Settings, get_settings
-from service.storage import LogIndex, open_application
+from service.storage import LogIndex, open_application, open_views
 
 DESCRIPTION = """Every report about an armed conflict becomes an immutable event: who said
 what, when, and how sure they were. Corrections and retractions are new events;
@@ -27,11 +28,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeline = await run_in_threadpool(open_application, settings)
+        views = await run_in_threadpool(open_views, settings)
+        projections = Projections(timeline, views, run=settings.run_projections)
+        timeline.listeners.append(projections.notify)
         app.state.timeline = timeline
         app.state.log_index = LogIndex(timeline)
+        app.state.projections = projections
+        projections.start()
         try:
             yield
         finally:
+            projections.stop()
+            views.close()
             timeline.close()
 
     app = FastAPI(
@@ -47,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports_routes.router)
     app.include_router(actors_routes.router)
     app.include_router(log_routes.router)
+    app.include_router(views_routes.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

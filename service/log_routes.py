@@ -36,7 +36,7 @@ async def read_log(
     request: Request,
     after: Annotated[int, Query(ge=0, description="Only events after this log position.")] = 0,
     limit: Annotated[int | None, Query(ge=1, description="At most this many (default: to the end).")] = None,
-    type: Annotated[list[str], Query(description=f"Event types: {', '.join(EVENT_TYPES)}")] = [],  # noqa: A002,B006
+    type: Annotated[list[str], Query(description=f"Event types: {', '.join(EVENT_TYPES)}")] = [],  # noqa: B006
     report: Annotated[UUID | None, Query(description="Only this report's (or actor's) events.")] = None,
 ) -> StreamingResponse | OrjsonResponse:
     unknown = [t for t in type if t not in EVENT_TYPES]

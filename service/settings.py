@@ -18,6 +18,13 @@ class Settings(BaseSettings):
     postgres_schema: str = Field(default="public", description="PostgreSQL schema for tables")
     postgres_pool_size: int = Field(default=10, ge=1)
     postgres_max_overflow: int = Field(default=10, ge=0)
+    views_pool_size: int = Field(default=10, ge=4, description="PostgreSQL connections for views")
+    read_your_writes_timeout: float = Field(default=3.0, ge=0, description="min_position wait, s")
+    tally_start: str = Field(default="2023-10-17", description="Tally start ('mi-octobre')")
+    tally_target: str = Field(default="United States", description="Whose forces the tally counts")
+    run_projections: bool = Field(
+        default=True, description="Run the view runners in this process (one per view)"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)

@@ -16,6 +16,8 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 from domain.application import TimelineApplication
+from projections.database import PostgresViews, SQLiteViews, ViewDatabase
+from projections.runner import create_meta
 from service.settings import Settings
 
 TRANSCODER_TOPIC = "service.transcoder:OrjsonTranscoder"
@@ -113,3 +115,21 @@ class LogIndex:
             if notification.originator_version == version:
                 return notification.id
         return None
+
+
+def open_views(settings: Settings) -> ViewDatabase:
+    """The views' database: a SQLite file beside the log, or the same PostgreSQL."""
+    env = eventsourcing_env(settings)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        events = Path(env["SQLITE_DBNAME"])
+        db: ViewDatabase = SQLiteViews(str(events.with_name(events.stem + ".views.sqlite3")))
+    else:
+        conninfo = (
+            f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} "
+            f"dbname={env['POSTGRES_DBNAME']} user={env['POSTGRES_USER']}"
+            + (f" password={env['POSTGRES_PASSWORD']}" if env["POSTGRES_PASSWORD"] else "")
+            + " connect_timeout=5"
+        )
+        db = PostgresViews(conninfo, env["POSTGRES_SCHEMA"], pool_size=settings.views_pool_size)
+    create_meta(db)
+    return db

@@ -1,0 +1,149 @@
+"""Where views live: one SQLite file beside the event log, or the PostgreSQL database.
+
+View tables are ours; the event log stays eventsourcing's. Views sit in a
+separate SQLite file so that projecting never holds the write lock that ingest
+needs. SQL is written once with `?` placeholders and always bound parameters;
+the PostgreSQL side swaps them for `%s`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def fetchone(self) -> Any: ...
+
+
+class ViewDatabase:
+    dialect: str
+
+    def table(self, name: str) -> str:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self, write: bool = False) -> Iterator[Cursor]:
+        raise NotImplementedError
+        yield
+
+    def close(self) -> None:
+        pass
+
+    def lock_row(self, cursor: Cursor, view: str) -> None:
+        """Serialise writers of one view's generation pointer."""
+
+
+class SQLiteViews(ViewDatabase):
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # views can always be rebuilt
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def table(self, name: str) -> str:
+        return f'"{name}"'
+
+    @contextmanager
+    def transaction(self, write: bool = False) -> Iterator[Cursor]:
+        conn = self._connection()
+        # IMMEDIATE takes the write lock up front: a reader-turned-writer could
+        # otherwise fail on lock upgrade instead of waiting its turn.
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        cursor = conn.cursor()
+        try:
+            yield cursor
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            conn.commit() if write else conn.rollback()
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+class _PgCursor:
+    """psycopg cursor speaking `?` placeholders."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(sql.replace("?", "%s"), params)
+
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:
+        return self._cursor.executemany(sql.replace("?", "%s"), params)
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+
+class PostgresViews(ViewDatabase):
+    dialect = "postgres"
+
+    def __init__(self, conninfo: str, schema: str, pool_size: int = 5) -> None:
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
+        self.schema = schema
+        self.pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"row_factory": dict_row, "autocommit": False},
+            open=True,
+            timeout=10,
+        )
+
+    def table(self, name: str) -> str:
+        return f'"{self.schema}"."{name}"'
+
+    @contextmanager
+    def transaction(self, write: bool = False) -> Iterator[Cursor]:
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            if not write:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield _PgCursor(cursor)
+
+    def lock_row(self, cursor: Cursor, view: str) -> None:
+        cursor.execute(
+            f"SELECT generation FROM {self.table('tl_generations')} WHERE view = ? FOR UPDATE",
+            (view,),
+        )
+
+    def close(self) -> None:
+        self.pool.close()

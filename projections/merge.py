@@ -1,0 +1,270 @@
+"""Merging the reports of one incident into one timeline entry.
+
+Pure functions over plain dicts (the report documents a view keeps), so the
+rules are easy to read and to test, and the same on every store.
+
+Rules (the README repeats them):
+- Dates: every source's interval, widened by APPROXIMATE_SLACK_DAYS when the
+  source marks it approximate or uncertain, should overlap; the entry's
+  interval is what all sources allow. If they do not, the sources disagree
+  beyond their stated precision: the entry sits where most sources agree,
+  keeps the envelope of all of them, and lists the disagreement.
+- Counts: per thing counted, the range across sources; any "at least" makes
+  the merged count a lower bound (85 and "plus de 85" give "at least 85").
+- Escalation ladder, lowest to highest (LEVELS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from typing import Any
+
+APPROXIMATE_SLACK_DAYS = 7
+
+LEVELS = (
+    "rhetoric",  # 0: statements, threats, denials, claims, tallies only
+    "attack",  # 1: an attack or strike without reported casualties
+    "attack_with_casualties",  # 2: killed, wounded or casualties reported
+    "strikes_on_state_backed_force",  # 3: strikes on a force a state backs
+    "strikes_on_state",  # 4: strikes on a state's own forces or the state itself
+)
+
+# Which kind names an incident when its reports differ, most telling first.
+KIND_PRIORITY = (
+    "strike",
+    "attack",
+    "casualties",
+    "claim_of_responsibility",
+    "denial",
+    "threat",
+    "statement",
+    "tally",
+)
+
+Resolver = Callable[[str, str | None], dict[str, Any]]
+
+
+def incident_of(report: dict[str, Any]) -> str:
+    return report["content"].get("incident_key") or f"report:{report['id']}"
+
+
+def week_of(day: str) -> str:
+    parsed = date.fromisoformat(day)
+    return (parsed - timedelta(days=parsed.weekday())).isoformat()
+
+
+def _bounds(when: dict[str, Any], widen: bool) -> tuple[date, date]:
+    earliest, latest = date.fromisoformat(when["earliest"]), date.fromisoformat(when["latest"])
+    if widen and (when.get("approximate") or when.get("uncertain")):
+        slack = timedelta(days=APPROXIMATE_SLACK_DAYS)
+        return earliest - slack, latest + slack
+    return earliest, latest
+
+
+def merge_when(reports: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The interval the sources allow, and a contradiction if some disagree.
+
+    When intervals do not all overlap, the entry is placed where most sources
+    agree (the largest group sharing a common day; on a tie, the later one) and
+    the others are listed as disagreeing.
+    """
+    wide = [_bounds(r["content"]["when"], widen=True) for r in reports]
+    best: list[int] = []
+    for start, _ in sorted(wide):
+        group = [i for i, (e, l) in enumerate(wide) if e <= start <= l]
+        if len(group) >= len(best):
+            best = group
+    strict = [_bounds(reports[i]["content"]["when"], widen=False) for i in best]
+    low, high = max(e for e, _ in strict), min(l for _, l in strict)
+    if low > high:  # they agree only thanks to the slack: keep the slack's window
+        low = max(wide[i][0] for i in best)
+        high = min(wide[i][1] for i in best)
+    every = [_bounds(r["content"]["when"], widen=False) for r in reports]
+    merged = {
+        "earliest": low.isoformat(),
+        "latest": high.isoformat(),
+        "agreed": len(best) == len(reports),
+        "envelope": {"earliest": min(e for e, _ in every).isoformat(),
+                     "latest": max(l for _, l in every).isoformat()},
+    }
+    if merged["agreed"]:
+        return merged, None
+    contradiction = {
+        "type": "date_disagreement",
+        "detail": "sources place this incident at times that do not overlap, "
+        "even allowing for their stated precision",
+        "reports": [
+            {
+                "report": r["id"],
+                "agrees_with_placement": i in best,
+                "earliest": r["content"]["when"]["earliest"],
+                "latest": r["content"]["when"]["latest"],
+                "wording": r["content"]["when"].get("wording"),
+                "outlet": r["content"]["source"]["outlet"],
+                "speaker": r["content"]["source"].get("speaker"),
+            }
+            for i, r in enumerate(reports)
+        ],
+    }
+    return merged, contradiction
+
+
+def merge_counts(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_thing: dict[str, list[tuple[dict[str, Any], str]]] = {}
+    for report in reports:
+        for count in report["content"].get("counts", ()):
+            by_thing.setdefault(count["counted"], []).append((count, report["id"]))
+    merged = []
+    for counted in sorted(by_thing):
+        stated = by_thing[counted]
+        values = [c["value"] for c, _ in stated]
+        qualifiers = {c["qualifier"] for c, _ in stated}
+        low, high = min(values), max(values)
+        if "at_least" in qualifiers:
+            qualifier = "at_least"
+            value = max(c["value"] for c, _ in stated if c["qualifier"] in ("at_least", "exact"))
+        elif qualifiers == {"exact"}:
+            qualifier, value = ("exact", low) if low == high else ("range", low)
+        elif qualifiers == {"at_most"}:
+            qualifier, value = "at_most", low
+        else:
+            qualifier, value = ("about" if low == high else "range"), low
+        merged.append({
+            "counted": counted,
+            "qualifier": qualifier,
+            "value": value,
+            "low": low,
+            "high": high,
+            "sources": [
+                {"report": rid, "value": c["value"], "qualifier": c["qualifier"],
+                 "wording": c.get("wording")}
+                for c, rid in stated
+            ],
+        })
+    return merged
+
+
+def merge_actors(reports: list[dict[str, Any]], resolve: Resolver) -> list[dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for report in reports:
+        for mention in report["content"].get("actors", ()):
+            actor = resolve(mention["name"], mention.get("actor_id"))
+            key = actor["key"]
+            entry = found.setdefault(key, {
+                "actor_id": actor["id"],
+                "name": actor["name"] or mention["name"],
+                "category": actor["category"],
+                "written_as": [],
+                "roles": [],
+            })
+            if mention["name"] not in entry["written_as"]:
+                entry["written_as"].append(mention["name"])
+            if mention["role"] not in entry["roles"]:
+                entry["roles"].append(mention["role"])
+    return sorted(found.values(), key=lambda a: (a["name"].casefold(), a["actor_id"] or ""))
+
+
+def escalation_level(kinds: set[str], counts: list[dict[str, Any]],
+                     actors: list[dict[str, Any]]) -> int:
+    if not kinds & {"attack", "strike", "casualties"}:
+        return 0
+    if "strike" in kinds:
+        target_categories = {a["category"] for a in actors if "target" in a["roles"]}
+        if target_categories & {"state", "state_force"}:
+            return 4
+        if "state_backed" in target_categories:
+            return 3
+    harmed = "casualties" in kinds or any(
+        c["counted"] in ("killed", "wounded", "casualties") and c["high"] > 0 for c in counts
+    )
+    return 2 if harmed else 1
+
+
+def _source(report: dict[str, Any]) -> dict[str, Any]:
+    content, source = report["content"], report["content"]["source"]
+    return {
+        "report": report["id"],
+        "kind": content["kind"],
+        "outlet": source["outlet"],
+        "speaker": source.get("speaker"),
+        "anonymous": source.get("anonymous", False),
+        "channel": source.get("channel"),
+        "language": source.get("language"),
+        "published_at": source.get("published_at"),
+        "url": source.get("url"),
+        "quote": source.get("quote"),
+        "excerpt": content.get("excerpt"),
+        "summary": content.get("summary"),
+        "when": content["when"],
+        "corrections": len(report["corrections"]),
+    }
+
+
+def merge_incident(key: str, reports: Iterable[dict[str, Any]], resolve: Resolver) -> dict[str, Any]:
+    """One timeline entry from every report filed under incident `key`."""
+    reports = sorted(reports, key=lambda r: r["filed_position"])
+    active = [r for r in reports if not r["retracted"]]
+    retracted = [
+        {"report": r["id"], "reason": r["retraction"]["reason"], "by": r["retraction"]["by"],
+         "outlet": r["content"]["source"]["outlet"], "speaker": r["content"]["source"].get("speaker")}
+        for r in reports if r["retracted"]
+    ]
+    corrections = [
+        {"report": r["id"], **correction} for r in reports for correction in r["corrections"]
+    ]
+    basis = active or reports  # an all-retracted incident still shows where it was
+    when, disagreement = merge_when(basis)
+    kinds = {r["content"]["kind"] for r in active}
+    counts = merge_counts(active)
+    actors = merge_actors(active, resolve)
+    places: list[dict[str, Any]] = []
+    for report in active:
+        for place in report["content"].get("places", ()):
+            item = {"name": place["name"], "country": place.get("country")}
+            if item not in places:
+                places.append(item)
+    level = escalation_level(kinds, counts, actors) if active else None
+    return {
+        "incident": key,
+        "status": "active" if active else "retracted",
+        "kind": next((k for k in KIND_PRIORITY if k in kinds), None),
+        "kinds": sorted(kinds),
+        "when": when,
+        "week": week_of(when["earliest"]),
+        "level": level,
+        "level_name": LEVELS[level] if level is not None else None,
+        "actors": actors,
+        "counts": counts,
+        "places": places,
+        "countries": sorted({p["country"] for p in places if p["country"]}),
+        "responds_to": sorted({r["content"]["responds_to"] for r in active
+                               if r["content"].get("responds_to")}),
+        "sources": [_source(r) for r in active],
+        "corrections": corrections,
+        "retracted": retracted,
+        "contradictions": [disagreement] if disagreement and active else [],
+    }
+
+
+def responses_before_cause(
+    entry: dict[str, Any], reports: list[dict[str, Any]], cause: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Reports of `entry` dated entirely before the incident they say they answer."""
+    found = []
+    cause_start = date.fromisoformat(cause["when"]["earliest"])
+    for source in reports:
+        latest = date.fromisoformat(source["when"]["latest"])
+        if latest < cause_start:
+            found.append({
+                "type": "response_before_cause",
+                "detail": f"dated {source['when']['earliest']}..{source['when']['latest']} "
+                f"but answers {cause['incident']}, which begins {cause['when']['earliest']}",
+                "incident": entry["incident"],
+                "responds_to": cause["incident"],
+                "report": source["report"],
+                "wording": source["when"].get("wording"),
+                "outlet": source["outlet"],
+                "speaker": source["speaker"],
+            })
+    return found

@@ -1,0 +1,314 @@
+"""Keeping views up to date: tracked batches, one runner per view, rebuilds.
+
+Each batch of events is applied to a view and its tracked position is moved
+forward in the same transaction, so a crash at any point resumes exactly where
+the last commit left off: no event is applied twice, none is skipped.
+
+eventsourcing 9.5's own ProjectionRunner commits once per event and cannot
+follow a SQLite log, so the loop here uses the library's pieces (the
+application recorder's notification log, its mapper, `Tracking`) with its own
+batching and wake-ups: at once on a write in this process, by polling for
+writes from other processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from domain.application import TimelineApplication
+from projections.actor_history_view import ActorHistoryView
+from projections.database import Cursor, PostgresViews, ViewDatabase
+from projections.facts import View
+from projections.tally_view import TallyView
+from projections.timeline_view import TimelineView
+
+log = logging.getLogger("timeline.projections")
+
+VIEWS: dict[str, type[View]] = {
+    "timeline": TimelineView,
+    "tally": TallyView,
+    "actor_history": ActorHistoryView,
+}
+
+BATCH = 500
+
+
+def create_meta(db: ViewDatabase) -> None:
+    with db.transaction(write=True) as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {db.table('tl_generations')} "
+            "(view TEXT PRIMARY KEY, generation INTEGER NOT NULL)"
+        )
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {db.table('tl_tracking')} "
+            "(view TEXT NOT NULL, generation INTEGER NOT NULL, position BIGINT NOT NULL, "
+            "PRIMARY KEY (view, generation))"
+        )
+        for name in VIEWS:
+            cursor.execute(
+                f"SELECT generation FROM {db.table('tl_generations')} WHERE view = ?", (name,)
+            )
+            if cursor.fetchone() is None:
+                _start_generation(db, cursor, name, 1)
+                cursor.execute(
+                    f"INSERT INTO {db.table('tl_generations')} (view, generation) VALUES (?, ?)",
+                    (name, 1),
+                )
+
+
+def _start_generation(db: ViewDatabase, cursor: Cursor, name: str, generation: int) -> View:
+    view = VIEWS[name](db, generation)
+    view.drop_tables(cursor)
+    view.create_tables(cursor)
+    cursor.execute(f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation = ?",
+                   (name, generation))
+    cursor.execute(
+        f"INSERT INTO {db.table('tl_tracking')} (view, generation, position) VALUES (?, ?, 0)",
+        (name, generation),
+    )
+    return view
+
+
+def current_generation(db: ViewDatabase, cursor: Cursor, name: str) -> int:
+    cursor.execute(f"SELECT generation FROM {db.table('tl_generations')} WHERE view = ?", (name,))
+    row = cursor.fetchone()
+    return int(row["generation"])
+
+
+def apply_batch(
+    app: TimelineApplication,
+    db: ViewDatabase,
+    name: str,
+    generation: int | None = None,
+    batch: int = BATCH,
+    stop: int | None = None,
+    switch: bool = False,
+) -> tuple[int, int]:
+    """Apply the next batch of events to a view in one transaction.
+
+    `generation` None means the serving generation. Returns (events applied,
+    tracked position). With `switch`, the generation becomes the serving one
+    in the same transaction.
+    """
+    with db.transaction(write=True) as cursor:
+        db.lock_row(cursor, name)
+        serving = current_generation(db, cursor, name)
+        view = VIEWS[name](db, generation or serving)
+        tracked = view.tracked(cursor)
+        limit = batch if stop is None else max(0, min(batch, stop - tracked))
+        notifications = (
+            app.recorder.select_notifications(tracked + 1, limit) if limit else []
+        )
+        for notification in notifications:
+            event = app.mapper.to_domain_event(notification)
+            view.apply(cursor, event, notification.id)
+        if notifications:
+            tracked = notifications[-1].id
+            view.track(cursor, tracked)
+        if switch and view.generation != serving:
+            cursor.execute(
+                f"UPDATE {db.table('tl_generations')} SET generation = ? WHERE view = ?",
+                (view.generation, name),
+            )
+        return len(notifications), tracked
+
+
+def rebuild(
+    app: TimelineApplication, db: ViewDatabase, name: str, stop: int | None = None,
+    batch: int = 2_000,
+) -> int:
+    """Rebuild a view from the whole log into fresh tables, then switch to them.
+
+    The serving generation keeps answering (and its runner keeps applying new
+    events) until the last batch, which catches up and switches atomically.
+    The generation before the serving one is dropped; the old serving one is
+    kept until the next rebuild, for queries still reading it.
+    """
+    create_meta(db)
+    with db.transaction(write=True) as cursor:
+        db.lock_row(cursor, name)
+        serving = current_generation(db, cursor, name)
+        cursor.execute(
+            f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = ?", (name,)
+        )
+        fresh = int(cursor.fetchone()["top"]) + 1
+        _start_generation(db, cursor, name, fresh)
+    while True:
+        applied, tracked = apply_batch(app, db, name, fresh, batch, stop)
+        if applied < batch or (stop is not None and tracked >= stop):
+            break
+    apply_batch(app, db, name, fresh, batch=1_000_000, stop=stop, switch=True)
+    with db.transaction(write=True) as cursor:
+        for old in range(1, serving):
+            VIEWS[name](db, old).drop_tables(cursor)
+            cursor.execute(
+                f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation = ?",
+                (name, old),
+            )
+    return fresh
+
+
+class RunnerLock:
+    """At most one runner per view: a PostgreSQL advisory lock or a lock file."""
+
+    def __init__(self, db: ViewDatabase, name: str) -> None:
+        self.db, self.name = db, name
+        self._held: Any = None
+
+    def acquire(self) -> bool:
+        if isinstance(self.db, PostgresViews):
+            conn = self.db.pool.getconn()
+            key = zlib.crc32(f"timeline:{self.db.schema}:{self.name}".encode())
+            conn.autocommit = True
+            row = conn.execute("SELECT pg_try_advisory_lock(?::bigint) AS ok".replace("?", "%s"),
+                               (key,)).fetchone()
+            if row["ok"]:
+                self._held = conn
+                return True
+            self.db.pool.putconn(conn)
+            return False
+        path = Path(f"{getattr(self.db, 'path', 'views')}.{self.name}.lock")
+        handle = path.open("w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._held = handle
+        return True
+
+    def release(self) -> None:
+        if self._held is None:
+            return
+        if isinstance(self.db, PostgresViews):
+            with contextlib.suppress(Exception):
+                self._held.execute("SELECT pg_advisory_unlock_all()")
+            self.db.pool.putconn(self._held)
+        else:
+            self._held.close()
+        self._held = None
+
+
+class ViewRunner:
+    """Supervised background thread keeping one view in step with the log."""
+
+    def __init__(
+        self, app: TimelineApplication, db: ViewDatabase, name: str, poll_interval: float = 0.5
+    ) -> None:
+        self.app, self.db, self.name = app, db, name
+        self.poll_interval = poll_interval
+        self.wake = threading.Event()
+        self.position = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self.is_leader = False
+        self._changed = threading.Condition()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"view-{name}", daemon=True)
+        self._lock = RunnerLock(db, name)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.wake.set()
+        self._thread.join(timeout=10)
+        self._lock.release()
+
+    def _run(self) -> None:
+        backoff = 0.1
+        while not self._stopping.is_set():
+            if not self.is_leader:
+                self.is_leader = self._lock.acquire()
+                if not self.is_leader:  # another process runs this view: stand by
+                    self._stopping.wait(1.0)
+                    continue
+            try:
+                self.wake.clear()
+                applied, tracked = apply_batch(self.app, self.db, self.name)
+                backoff = 0.1
+            except Exception as error:  # a runner must outlive any one failure
+                self.errors += 1
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.exception("view %s failed; retrying in %.1fs", self.name, backoff)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            self._advance(tracked)
+            if applied < BATCH:
+                self.wake.wait(self.poll_interval)
+
+    def _advance(self, tracked: int) -> None:
+        with self._changed:
+            if tracked != self.position:
+                self.position = tracked
+                self._changed.notify_all()
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Block until this view has applied `position` (read-your-writes)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self.position < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return self._tracked_now() >= position
+                self.wake.set()
+                self._changed.wait(min(remaining, 0.05))
+        return True
+
+    def _tracked_now(self) -> int:
+        with self.db.transaction() as cursor:
+            generation = current_generation(self.db, cursor, self.name)
+            return VIEWS[self.name](self.db, generation).tracked(cursor)
+
+
+class Projections:
+    """The views of one process: their runners and consistent reads."""
+
+    def __init__(self, app: TimelineApplication, db: ViewDatabase, run: bool = True) -> None:
+        self.app, self.db = app, db
+        self.runners = {name: ViewRunner(app, db, name) for name in VIEWS}
+        self._run = run
+
+    def start(self) -> None:
+        if self._run:
+            for runner in self.runners.values():
+                runner.start()
+
+    def stop(self) -> None:
+        if self._run:
+            for runner in self.runners.values():
+                runner.stop()
+
+    def notify(self, position: int) -> None:
+        for runner in self.runners.values():
+            runner.wake.set()
+
+    def wait_for(self, name: str, position: int, timeout: float) -> bool:
+        runner = self.runners[name]
+        if self._run and runner.is_leader:
+            return runner.wait_for(position, timeout)
+        deadline = time.monotonic() + timeout
+        while True:  # another process runs this view: watch its tracking
+            if runner._tracked_now() >= position:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+    @contextmanager
+    def read(self, name: str) -> Iterator[tuple[Any, Cursor, int]]:
+        """A consistent snapshot of the serving generation and its position."""
+        with self.db.transaction() as cursor:
+            view = VIEWS[name](self.db, current_generation(self.db, cursor, name))
+            yield view, cursor, view.tracked(cursor)

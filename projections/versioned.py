@@ -1,0 +1,150 @@
+"""Rows valid from one log position to another.
+
+Every view row carries `valid_from` (the position of the event that produced
+it) and `valid_to` (the position of the event that replaced it, NULL while
+current). "As of position P" is then one indexed predicate,
+`valid_from <= P AND (valid_to IS NULL OR valid_to > P)`, and answers exactly
+what a replay of the log up to P would have left in the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from projections.database import Cursor, ViewDatabase
+
+AS_OF = "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # TEXT, INTEGER or BIGINT; the same words work on both stores
+
+
+@dataclass(frozen=True)
+class VersionedTable:
+    db: ViewDatabase
+    name: str  # full table name, e.g. tl_timeline_g1_incidents
+    columns: tuple[Column, ...] = ()
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def sql(self) -> str:
+        return self.db.table(self.name)
+
+    def create(self, cursor: Cursor) -> None:
+        extra = "".join(f", {c.name} {c.type}" for c in self.columns)
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.sql} (key TEXT NOT NULL, valid_from BIGINT NOT NULL, "
+            f"valid_to BIGINT, doc TEXT NOT NULL{extra})"
+        )
+        cursor.execute(
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {self.name}_current ON {self.sql} (key) "
+            "WHERE valid_to IS NULL"
+        )
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS {self.name}_key ON {self.sql} (key, valid_from)"
+        )
+        for number, index in enumerate(self.indexes):
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {self.name}_i{number} ON {self.sql} "
+                f"({', '.join(index)}, valid_from)"
+            )
+
+    def drop(self, cursor: Cursor) -> None:
+        cursor.execute(f"DROP TABLE IF EXISTS {self.sql}")
+
+    # Writing (inside the projection's transaction) ----------------------------
+
+    def current(self, cursor: Cursor, key: str) -> dict[str, Any] | None:
+        cursor.execute(
+            f"SELECT valid_from, doc FROM {self.sql} WHERE key = ? AND valid_to IS NULL", (key,)
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return {"valid_from": row["valid_from"], "doc": row["doc"]}
+
+    def put(
+        self, cursor: Cursor, key: str, doc: Any, position: int, values: Sequence[Any] = ()
+    ) -> bool:
+        """Make `doc` the current row for `key` from `position`; False if unchanged."""
+        text = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
+        # Extra columns are derived from the doc, so an equal doc means equal values.
+        row = self.current(cursor, key)
+        if row is not None and row["doc"] == text:
+            return False
+        names = "".join(f", {c.name}" for c in self.columns)
+        marks = ", ?" * len(self.columns)
+        if row is not None and row["valid_from"] == position:
+            # Replaced within the same event: no one can have seen the old one.
+            sets = "".join(f", {c.name} = ?" for c in self.columns)
+            cursor.execute(
+                f"UPDATE {self.sql} SET doc = ?{sets} WHERE key = ? AND valid_to IS NULL",
+                (text, *values, key),
+            )
+            return True
+        if row is not None:
+            self._close(cursor, key, position)
+        cursor.execute(
+            f"INSERT INTO {self.sql} (key, valid_from, valid_to, doc{names}) "
+            f"VALUES (?, ?, NULL, ?{marks})",
+            (key, position, text, *values),
+        )
+        return True
+
+    def remove(self, cursor: Cursor, key: str, position: int) -> bool:
+        row = self.current(cursor, key)
+        if row is None:
+            return False
+        if row["valid_from"] == position:
+            cursor.execute(f"DELETE FROM {self.sql} WHERE key = ? AND valid_to IS NULL", (key,))
+        else:
+            self._close(cursor, key, position)
+        return True
+
+    def _close(self, cursor: Cursor, key: str, position: int) -> None:
+        cursor.execute(
+            f"UPDATE {self.sql} SET valid_to = ? WHERE key = ? AND valid_to IS NULL",
+            (position, key),
+        )
+
+    # Reading -------------------------------------------------------------------
+
+    def select(
+        self,
+        cursor: Cursor,
+        as_of: int | None,
+        where: str = "",
+        params: Sequence[Any] = (),
+        order: str = "",
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows current now (as_of None) or at log position `as_of`, docs decoded."""
+        clauses, args = ([AS_OF], [as_of, as_of]) if as_of is not None else (["valid_to IS NULL"], [])
+        if where:
+            clauses.append(f"({where})")
+            args.extend(params)
+        sql = f"SELECT * FROM {self.sql} WHERE {' AND '.join(clauses)}"
+        if order:
+            sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        cursor.execute(sql, args)
+        rows = []
+        for row in cursor.fetchall():
+            item = dict(row)
+            item["doc"] = orjson.loads(item["doc"])
+            rows.append(item)
+        return rows
+
+    def dump(self, cursor: Cursor) -> list[tuple[Any, ...]]:
+        """Every row ever written, in a stable order (for rebuild comparisons)."""
+        cursor.execute(f"SELECT * FROM {self.sql} ORDER BY key, valid_from")
+        return [tuple(dict(row).values()) for row in cursor.fetchall()]

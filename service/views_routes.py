@@ -1,0 +1,194 @@
+"""Reading the views: timeline, weekly series, tally, actor histories, contradictions.
+
+Every answer says which log `position` it reflects. `as_of` (a log position or
+an ISO 8601 instant) answers what a replay of the log up to that point gives;
+`min_position` (from a client's own write) waits briefly for the view to
+catch up, or answers 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from projections.merge import LEVELS
+from service.errors import unprocessable
+from service.responses import OrjsonResponse
+
+router = APIRouter(tags=["views"])
+
+AsOf = Annotated[
+    str | None,
+    Query(
+        description="Answer as of this log position (e.g. 12) or instant "
+        "(e.g. 2024-02-03T00:00:00Z): exactly what a replay up to there gives.",
+        examples=["12", "2024-02-03T00:00:00Z"],
+    ),
+]
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="Wait until the view reflects this log position (read-your-writes)."),
+]
+
+
+def _parse_as_of(as_of: str | None) -> tuple[int | None, datetime | None]:
+    if as_of is None or not as_of.strip():
+        return None, None
+    text = as_of.strip()
+    if text.isdigit():
+        return int(text), None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return None, moment
+
+
+async def read_view(
+    request: Request,
+    name: str,
+    as_of: str | None,
+    min_position: int | None,
+    query: Callable[[Any, Any, int | None], dict[str, Any] | None],
+) -> OrjsonResponse:
+    try:
+        as_of_position, as_of_time = _parse_as_of(as_of)
+    except ValueError:
+        return unprocessable([{
+            "field": "as_of",
+            "msg": "a log position (digits) or an ISO 8601 instant such as 2024-02-03T00:00:00Z",
+            "type": "value_error",
+        }])
+    projections = request.app.state.projections
+    wanted = max(min_position or 0, as_of_position or 0)
+    if wanted:
+        timeout = request.app.state.settings.read_your_writes_timeout
+        caught_up = await run_in_threadpool(projections.wait_for, name, wanted, timeout)
+        if not caught_up:
+            return OrjsonResponse(
+                {"detail": f"view {name} has not reached position {wanted} yet; retry"},
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
+
+    def work() -> tuple[int | None, dict[str, Any] | None]:
+        with projections.read(name) as (view, cursor, tracked):
+            position = as_of_position
+            if as_of_time is not None:
+                position = view.position_at(cursor, as_of_time)
+            if position is not None:
+                position = min(position, tracked)
+            answer = query(view, cursor, position)
+            return (position if position is not None else tracked), answer
+
+    position, answer = await run_in_threadpool(work)
+    if answer is None:
+        return OrjsonResponse({"detail": "not found", "position": position}, status_code=404)
+    return OrjsonResponse({"position": position, "as_of": as_of, **answer})
+
+
+@router.get("/timeline", summary="Escalation timeline: one entry per incident, in time order")
+async def timeline(
+    request: Request,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
+    start: Annotated[date | None, Query(alias="from", description="Incidents ending on or after")] = None,
+    end: Annotated[date | None, Query(alias="to", description="Incidents starting on or before")] = None,
+    country: Annotated[str | None, Query(description="ISO alpha-2, e.g. IQ")] = None,
+    actor: Annotated[str | None, Query(description="Actor id or any of its names")] = None,
+    kind: Annotated[str | None, Query(description="Report kind present in the incident")] = None,
+    min_level: Annotated[int | None, Query(ge=0, le=len(LEVELS) - 1)] = None,
+    cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
+) -> OrjsonResponse:
+    def query(view: Any, db_cursor: Any, position: int | None) -> dict[str, Any]:
+        actor_ids = None
+        if actor:
+            actor_ids = _actor_ids(view, db_cursor, actor, position)
+        entries, next_cursor = view.entries(
+            db_cursor, position,
+            start=start.isoformat() if start else None,
+            end=end.isoformat() if end else None,
+            country=country.upper() if country else None,
+            actor_ids=actor_ids, kind=kind, min_level=min_level, after=cursor, limit=limit,
+        )
+        return {"levels": list(LEVELS), "entries": entries, "next": next_cursor}
+
+    return await read_view(request, "timeline", as_of, min_position, query)
+
+
+def _actor_ids(view: Any, cursor: Any, actor: str, position: int | None) -> set[str]:
+    try:
+        actor_id = str(UUID(actor))
+    except ValueError:
+        actor_id = view.resolve_name(cursor, actor, position)
+    return {actor_id} if actor_id else set()
+
+
+@router.get("/timeline/weekly", summary="Incidents and highest escalation level per week")
+async def weekly(request: Request, as_of: AsOf = None, min_position: MinPosition = None
+                 ) -> OrjsonResponse:
+    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
+        series = view.weekly(cursor, position)
+        for week in series:
+            level = week["highest_level"]
+            week["highest_level_name"] = LEVELS[level] if level is not None else None
+        return {"weeks": series}
+
+    return await read_view(request, "timeline", as_of, min_position, query)
+
+
+@router.get("/incidents/{incident}", summary="One timeline entry with all its sources")
+async def incident(incident: str, request: Request, as_of: AsOf = None,
+                   min_position: MinPosition = None) -> OrjsonResponse:
+    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
+        entry = view.entry(cursor, position, incident)
+        return None if entry is None else {"entry": entry}
+
+    return await read_view(request, "timeline", as_of, min_position, query)
+
+
+@router.get("/contradictions", summary="Sources that disagree, and responses dated before causes")
+async def contradictions(request: Request, as_of: AsOf = None, min_position: MinPosition = None
+                         ) -> OrjsonResponse:
+    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
+        return {"contradictions": view.contradictions(cursor, position)}
+
+    return await read_view(request, "timeline", as_of, min_position, query)
+
+
+@router.get("/tally", summary="Attacks on US forces since mid-October: documented and reported")
+async def tally(
+    request: Request,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
+    group_by: Literal["day", "week", "country", "claimant"] = "week",
+    start: Annotated[date | None, Query(description="Default: the configured tally start")] = None,
+) -> OrjsonResponse:
+    settings = request.app.state.settings
+    since = start or date.fromisoformat(settings.tally_start)
+
+    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
+        return view.tally(cursor, position, start=since, target=settings.tally_target,
+                          group_by=group_by)
+
+    return await read_view(request, "tally", as_of, min_position, query)
+
+
+@router.get("/actors/{actor_id}/history", summary="Every report and incident an actor appears in")
+async def actor_history(
+    actor_id: UUID,
+    request: Request,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
+    rollup: Annotated[bool, Query(description="Include actors within it (Quds Force in IRGC)")]
+    = False,
+) -> OrjsonResponse:
+    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
+        return view.history(cursor, position, str(actor_id), rollup)
+
+    return await read_view(request, "actor_history", as_of, min_position, query)

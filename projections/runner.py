@@ -104,9 +104,11 @@ def apply_batch(
         serving = current_generation(db, cursor, name)
         view = VIEWS[name](db, generation or serving)
         tracked = view.tracked(cursor)
-        limit = batch if stop is None else max(0, min(batch, stop - tracked))
+        # Positions can have gaps (PostgreSQL sequences skip on rollback), so
+        # `stop` bounds positions, not a count of events.
         notifications = (
-            app.recorder.select_notifications(tracked + 1, limit) if limit else []
+            app.recorder.select_notifications(tracked + 1, batch, stop=stop)
+            if stop is None or tracked < stop else []
         )
         for notification in notifications:
             event = app.mapper.to_domain_event(notification)
@@ -122,6 +124,25 @@ def apply_batch(
         return len(notifications), tracked
 
 
+def build(
+    app: TimelineApplication, db: ViewDatabase, name: str, stop: int | None = None,
+    batch: int = 2_000,
+) -> int:
+    """Project the log (up to `stop`) into a new generation of tables; not served yet."""
+    create_meta(db)
+    with db.transaction(write=True) as cursor:
+        db.lock_row(cursor, name)
+        cursor.execute(
+            f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = ?", (name,)
+        )
+        fresh = int(cursor.fetchone()["top"]) + 1
+        _start_generation(db, cursor, name, fresh)
+    while True:
+        applied, tracked = apply_batch(app, db, name, fresh, batch, stop)
+        if applied < batch or (stop is not None and tracked >= stop):
+            return fresh
+
+
 def rebuild(
     app: TimelineApplication, db: ViewDatabase, name: str, stop: int | None = None,
     batch: int = 2_000,
@@ -133,19 +154,10 @@ def rebuild(
     The generation before the serving one is dropped; the old serving one is
     kept until the next rebuild, for queries still reading it.
     """
-    create_meta(db)
+    fresh = build(app, db, name, stop, batch)
     with db.transaction(write=True) as cursor:
         db.lock_row(cursor, name)
         serving = current_generation(db, cursor, name)
-        cursor.execute(
-            f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = ?", (name,)
-        )
-        fresh = int(cursor.fetchone()["top"]) + 1
-        _start_generation(db, cursor, name, fresh)
-    while True:
-        applied, tracked = apply_batch(app, db, name, fresh, batch, stop)
-        if applied < batch or (stop is not None and tracked >= stop):
-            break
     apply_batch(app, db, name, fresh, batch=1_000_000, stop=stop, switch=True)
     with db.transaction(write=True) as cursor:
         for old in range(1, serving):

@@ -87,6 +87,41 @@ def ingest(
     typer.echo(f"{count} new events written")
 
 
+@app.command()
+def replay(
+    database_url: DatabaseOption = None,
+    projection: Annotated[
+        list[str] | None,
+        typer.Option("--projection", help="timeline, tally or actor_history (default: all)"),
+    ] = None,
+) -> None:
+    """Rebuild views from the whole log into fresh tables and switch over atomically.
+
+    A running service keeps serving the old tables until the switch.
+    """
+    import time
+
+    from projections.runner import VIEWS, rebuild
+    from service.storage import open_application, open_views
+
+    names = projection or list(VIEWS)
+    unknown = [n for n in names if n not in VIEWS]
+    if unknown:
+        typer.echo(f"unknown projection {unknown[0]!r}; one of {', '.join(VIEWS)}", err=True)
+        raise typer.Exit(2)
+    settings = _settings(database_url)
+    timeline, views = open_application(settings), open_views(settings)
+    try:
+        for name in names:
+            started = time.perf_counter()
+            generation = rebuild(timeline, views, name)
+            elapsed = time.perf_counter() - started
+            typer.echo(f"{name}: rebuilt as generation {generation} in {elapsed:.2f}s")
+    finally:
+        views.close()
+        timeline.close()
+
+
 @app.command("export")
 def export_log(
     database_url: DatabaseOption = None,

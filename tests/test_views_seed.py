@@ -1,0 +1,206 @@
+"""The three views over the seed article, read through the HTTP API on both stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.seeding import post_seed
+
+STRIKES = "2024-02-02-us-strikes-iraq-syria"
+JORDAN = "2024-01-late-drone-attack-jordan"
+WAR = "2023-10-07-hamas-attack-israel"
+
+
+@pytest.fixture
+def seeded(client) -> int:
+    return post_seed(client)
+
+
+def _get(client, path: str, position: int, **params: Any) -> dict[str, Any]:
+    answer = client.get(path, params={"min_position": position, **params})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["position"] >= position
+    return body
+
+
+def _actor_id(client, name: str) -> str:
+    answer = client.get("/actors/resolve", params={"name": name})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["id"]
+
+
+def test_timeline_runs_from_7_october_to_the_february_strikes(client, seeded):
+    entries = _get(client, "/timeline", seeded)["entries"]
+    keyed = {e["incident"]: e for e in entries}
+    order = [e["incident"] for e in entries]
+    assert order.index(WAR) < order.index(JORDAN) < order.index(STRIKES)
+    starts = [e["when"]["earliest"] for e in entries]
+    assert starts == sorted(starts)
+
+    war = keyed[WAR]
+    assert war["when"]["earliest"] == "2023-10-07"
+
+    jordan = keyed[JORDAN]
+    assert jordan["when"]["earliest"] == "2024-01-21" and jordan["when"]["latest"] == "2024-01-31"
+    assert {"counted": "killed", "qualifier": "exact", "value": 3} == {
+        k: jordan["counts"][0][k] for k in ("counted", "qualifier", "value")
+    }
+    assert jordan["level_name"] == "attack_with_casualties"
+    assert "JO" in jordan["countries"]
+
+    strikes = keyed[STRIKES]
+    assert strikes["when"]["earliest"] == "2024-02-02"  # where most sources put it
+    assert strikes["when"]["agreed"] is False  # one sentence says janvier
+    counts = {c["counted"]: c for c in strikes["counts"]}
+    assert counts["sites"]["qualifier"] == "at_least" and counts["sites"]["value"] == 85
+    assert counts["wounded"]["qualifier"] == "at_least"
+    places = {p["name"] for p in strikes["places"]}
+    assert {"Al-Qaïm", "Al-Akachat"} <= places
+    assert strikes["level_name"] == "strikes_on_state"  # Quds Force is a state's own force
+    assert [c["incident"] for c in strikes["chain"]] == [JORDAN]
+    anonymous = [s for s in strikes["sources"] if s["anonymous"]]
+    assert len(anonymous) >= 2
+    assert all(s["excerpt"] for s in strikes["sources"])
+
+
+def test_denial_and_biden_statement_are_on_the_timeline(client, seeded):
+    entries = _get(client, "/timeline", seeded)["entries"]
+    denials = [e for e in entries if e["kind"] == "denial"]
+    assert any(JORDAN in e["responds_to"] for e in denials)
+    assert any(
+        a["name"] == "Iran" and "denier" in a["roles"] for e in denials for a in e["actors"]
+    )
+    spoken = [e for e in entries if e["kind"] in ("statement", "threat")]
+    assert any(
+        s["speaker"] == "Joe Biden" or "Biden" in (s["speaker"] or "")
+        for e in spoken for s in e["sources"]
+    )
+
+
+def test_filters_and_pagination(client, seeded):
+    iraq = _get(client, "/timeline", seeded, country="IQ")["entries"]
+    assert STRIKES in {e["incident"] for e in iraq}
+    assert JORDAN not in {e["incident"] for e in iraq}
+    by_alias = _get(client, "/timeline", seeded, actor="PMF")["entries"]
+    assert {e["incident"] for e in by_alias} == {STRIKES}
+    high = _get(client, "/timeline", seeded, min_level=3)["entries"]
+    assert {e["incident"] for e in high} == {STRIKES}
+
+    full = [e["incident"] for e in _get(client, "/timeline", seeded)["entries"]]
+    paged, cursor = [], None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = _get(client, "/timeline", seeded, **params)
+        paged.extend(e["incident"] for e in page["entries"])
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert paged == full
+
+
+def test_weekly_series(client, seeded):
+    weeks = {w["week"]: w for w in _get(client, "/timeline/weekly", seeded)["weeks"]}
+    assert weeks["2024-01-29"]["highest_level_name"] == "strikes_on_state"
+    assert weeks["2023-10-02"]["incidents"] == 1
+
+
+def test_tally_documents_attacks_and_keeps_165_as_a_lower_bound(client, seeded):
+    tally = _get(client, "/tally", seeded)
+    assert tally["start"] == "2023-10-17"
+    assert tally["documented_attacks"] == len(tally["attacks"]) >= 1
+    assert JORDAN in {a["incident"] for a in tally["attacks"]}
+    headline = tally["headline"]
+    assert headline["reported_at_least"] == 165
+    assert headline["reported_source"]["outlet"] == "AFP"
+    assert "at least 165" in headline["text"]
+    assert headline["documented"] == tally["documented_attacks"]
+    reported = tally["reported"][0]
+    assert reported["qualifier"] == "at_least" and reported["speaks_for"] == "2024-02-02"
+    cumulative = [w["cumulative"] for w in tally["series"]]
+    assert cumulative == sorted(cumulative) and cumulative[-1] == tally["documented_attacks"]
+    by_country = _get(client, "/tally", seeded, group_by="country")["series"]
+    assert {"country": "JO", "attacks": 1} in by_country
+    assert _get(client, "/tally", seeded, start="2024-02-01")["documented_attacks"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [
+        ("United States", "perpetrator"),
+        ("Hachd al-Chaabi", "target"),
+        ("Quds Force", "target"),
+        ("Iran", "denier"),
+        ("Islamic Resistance in Iraq", "claimant"),
+    ],
+)
+def test_actor_histories_have_the_right_roles(client, seeded, name, role):
+    actor_id = _actor_id(client, name)
+    history = _get(client, f"/actors/{actor_id}/history", seeded, rollup="true")
+    roles = {a["role"] for a in history["appearances"]}
+    assert role in roles
+    dates = [a["when"]["earliest"] for a in history["appearances"]]
+    assert dates == sorted(dates)
+
+
+def test_roll_up_follows_parents(client, seeded):
+    irgc = _actor_id(client, "IRGC")
+    alone = _get(client, f"/actors/{irgc}/history", seeded)
+    rolled = _get(client, f"/actors/{irgc}/history", seeded, rollup="true")
+    assert _actor_id(client, "force Quds") in rolled["actor"]["members"]
+    assert len(rolled["appearances"]) > len(alone["appearances"])
+
+
+def test_janvier_fevrier_contradiction_is_listed(client, seeded):
+    found = _get(client, "/contradictions", seeded)["contradictions"]
+    kinds = {(c["type"], c["incident"]) for c in found}
+    assert ("date_disagreement", STRIKES) in kinds
+    before = [c for c in found if c["type"] == "response_before_cause"]
+    assert any(c["responds_to"] == JORDAN and "janvier" in (c["wording"] or "") for c in before)
+
+
+def test_alias_added_later_is_followed_and_as_of_shows_before(client, seeded):
+    hachd = _actor_id(client, "Hachd al-Chaabi")
+    filed = client.post("/reports", json={
+        "kind": "statement",
+        "when": "2024-02-03",
+        "actors": [{"name": "Kataeb al-Hachd", "role": "speaker"}],
+        "source": {"outlet": "AFP", "language": "fr"},
+    })
+    assert filed.status_code == 201
+    before = _get(client, f"/actors/{hachd}/history", filed.json()["position"])
+    assert filed.json()["id"] not in {a["report"] for a in before["appearances"]}
+    alias = client.post(f"/actors/{hachd}/aliases", json={"name": "Kataeb al-Hachd"})
+    assert alias.status_code == 201
+    after = _get(client, f"/actors/{hachd}/history", alias.json()["position"])
+    assert filed.json()["id"] in {a["report"] for a in after["appearances"]}
+    as_of = _get(client, f"/actors/{hachd}/history", 0, as_of=str(alias.json()["position"] - 1))
+    assert filed.json()["id"] not in {a["report"] for a in as_of["appearances"]}
+
+
+def test_retraction_and_correction_show_in_the_entry(client, seeded):
+    entry = _get(client, f"/incidents/{JORDAN}", seeded)["entry"]
+    report = entry["sources"][0]["report"]
+    corrected = client.post(f"/reports/{report}/corrections", json={
+        "changes": {"counts": [{"value": 4, "qualifier": "exact", "counted": "killed"}]},
+        "reason": "test correction",
+    })
+    assert corrected.status_code == 201
+    entry = _get(client, f"/incidents/{JORDAN}", corrected.json()["position"])["entry"]
+    assert entry["corrections"][0]["reason"] == "test correction"
+    retracted = client.post(f"/reports/{report}/retraction", json={"reason": "test"})
+    entry = _get(client, f"/incidents/{JORDAN}", retracted.json()["position"])["entry"]
+    assert report in {r["report"] for r in entry["retracted"]}
+    assert report not in {s["report"] for s in entry["sources"]}
+    # Earlier positions still answer as they were.
+    old = _get(client, f"/incidents/{JORDAN}", 0, as_of=str(seeded))["entry"]
+    assert report in {s["report"] for s in old["sources"]}
+
+
+def test_bad_as_of_and_unreached_min_position(client, seeded):
+    bad = client.get("/timeline", params={"as_of": "yesterday"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "as_of"
+    late = client.get("/timeline", params={"min_position": seeded + 1000})
+    assert late.status_code == 503 and late.headers["retry-after"]

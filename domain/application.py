@@ -23,6 +23,7 @@ from domain.errors import (
     NameTakenError,
     ParentCycleError,
     UnknownActorError,
+    UnknownActorMentionError,
     UnknownReportError,
     VersionConflictError,
 )
@@ -98,6 +99,7 @@ class TimelineApplication(Application[UUID]):
         A key seen before with the same payload answers with the existing report
         and writes nothing for it; with a different payload the whole batch fails.
         """
+        self._check_actor_ids(items)
         results: list[Filing | None] = [None] * len(items)
         pending: dict[int, Report] = {}
         first_index_by_key: dict[str, int] = {}
@@ -143,6 +145,17 @@ class TimelineApplication(Application[UUID]):
             assert original is not None
             results[index] = Filing(original.report_id, created=False, position=original.position)
         return [r for r in results if r is not None]
+
+    def _check_actor_ids(self, items: Sequence[tuple[ReportContent, str | None]]) -> None:
+        named = {m.actor_id for content, _ in items for m in content.actors if m.actor_id}
+        unknown = {actor_id for actor_id in named if self._find_actor(actor_id) is None}
+        if unknown:
+            raise UnknownActorMentionError([
+                (i, j, m.actor_id)
+                for i, (content, _) in enumerate(items)
+                for j, m in enumerate(content.actors)
+                if m.actor_id in unknown
+            ])
 
     def _settle_existing(
         self,

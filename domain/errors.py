@@ -48,6 +48,15 @@ class ParentCycleError(DomainError):
     pass
 
 
+class UnknownActorMentionError(DomainError):
+    """Reports name actors by id only if the id is a registered actor."""
+
+    def __init__(self, mentions: list[tuple[int, int, UUID]]) -> None:
+        self.mentions = mentions  # (report index, mention index, actor id)
+        super().__init__("; ".join(f"report {i}: actors.{j}.actor_id {a} is not a registered actor"
+                                   for i, j, a in mentions))
+
+
 class UnknownReportError(DomainError):
     def __init__(self, report_id: UUID) -> None:
         super().__init__(f"no report {report_id}")

@@ -191,7 +191,8 @@ def _labels(attack: dict[str, Any], group_by: str) -> list[str]:
 
 
 def _headline(documented: int, best: dict[str, Any] | None, start: date) -> dict[str, Any]:
-    text = f"{documented} attacks documented in the log since {start.isoformat()}"
+    noun = "attack" if documented == 1 else "attacks"
+    text = f"{documented} {noun} documented in the log since {start.isoformat()}"
     if best is not None:
         source = best["outlet"] + (f" citing {best['speaker']}" if best["speaker"] else "")
         text += (f"; sources report at least {best['value']} by {best['speaks_for']} "

@@ -9,6 +9,8 @@ import httpx
 import orjson
 from pydantic import ValidationError
 
+from domain.application import BatchConflictError
+from domain.errors import DomainError
 from service.errors import problems
 from service.schemas import ActorIn, ReportIn
 from service.settings import Settings
@@ -51,28 +53,35 @@ def ingest_local(settings: Settings, path: Path) -> int:
     objects = read_objects(path)
     timeline = open_application(settings)
     try:
-        before = timeline.max_position()
-        reports: list[tuple[int, ReportIn]] = []
-        for number, obj in objects:
-            if _is_actor(obj):
-                obj = dict(obj)
-                parent = obj.pop("parent", None)
-                if parent:
-                    obj["parent_id"] = timeline.resolve_actor(parent)
-                    if obj["parent_id"] is None:
-                        raise IngestError(f"{path}:{number}: unknown parent actor {parent!r}")
-                actor = _validate(ActorIn, obj, path, number)
-                timeline.register_actor(
-                    actor.name, actor.aliases, actor.parent_id, actor.description, actor.category
-                )
-            else:
-                reports.append((number, _validate(ReportIn, obj, path, number)))
-        for start in range(0, len(reports), BATCH):
-            chunk = reports[start : start + BATCH]
-            timeline.file_reports([(r.content(), r.key) for _, r in chunk])
-        return timeline.max_position() - before
+        return _ingest(timeline, objects, path)
+    except (DomainError, BatchConflictError) as error:
+        raise IngestError(f"{path}: {error}") from None
     finally:
         timeline.close()
+
+
+def _ingest(timeline: Any, objects: list[tuple[int, dict[str, Any]]], path: Path) -> int:
+    """Actors one by one (parents first), then reports in batches of BATCH."""
+    before = timeline.max_position()
+    reports: list[tuple[int, ReportIn]] = []
+    for number, obj in objects:
+        if _is_actor(obj):
+            obj = dict(obj)
+            parent = obj.pop("parent", None)
+            if parent:
+                obj["parent_id"] = timeline.resolve_actor(parent)
+                if obj["parent_id"] is None:
+                    raise IngestError(f"{path}:{number}: unknown parent actor {parent!r}")
+            actor = _validate(ActorIn, obj, path, number)
+            timeline.register_actor(
+                actor.name, actor.aliases, actor.parent_id, actor.description, actor.category
+            )
+        else:
+            reports.append((number, _validate(ReportIn, obj, path, number)))
+    for start in range(0, len(reports), BATCH):
+        chunk = reports[start : start + BATCH]
+        timeline.file_reports([(r.content(), r.key) for _, r in chunk])
+    return timeline.max_position() - before
 
 
 def _validate(model: Any, obj: dict[str, Any], path: Path, number: int) -> Any:

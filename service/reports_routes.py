@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from domain.application import BatchConflictError, Filing, TimelineApplication
+from domain.errors import UnknownActorMentionError
 from service.errors import problems, unprocessable
 from service.eventlog import log_record
 from service.responses import OrjsonResponse
@@ -139,13 +140,25 @@ async def file_reports(
         if not key or len(key) > 200:
             return unprocessable([{"field": "Idempotency-Key", "msg": "must be 1-200 characters",
                                    "type": "value_error"}])
-    filing = await run_in_threadpool(_timeline(request).file_report, report.content(), key)
+    try:
+        filing = await run_in_threadpool(_timeline(request).file_report, report.content(), key)
+    except UnknownActorMentionError as error:
+        return unprocessable(_unknown_actors(error, [None]))
     (filing,) = await _with_positions(request, [filing])
     return OrjsonResponse(
         {"id": filing.report_id, "position": filing.position, "created": filing.created},
         status_code=201 if filing.created else 200,
         headers={"Location": f"/reports/{filing.report_id}"},
     )
+
+
+def _unknown_actors(error: UnknownActorMentionError, lines: list[int | None]) -> list[dict[str, Any]]:
+    return [
+        {**({"line": lines[i]} if lines[i] is not None else {}),
+         "field": f"actors.{j}.actor_id", "msg": f"{actor_id} is not a registered actor",
+         "type": "unknown_actor"}
+        for i, j, actor_id in error.mentions
+    ]
 
 
 async def _file_batch(request: Request, body: bytes, idempotency_key: str | None) -> OrjsonResponse:
@@ -178,6 +191,8 @@ async def _file_batch(request: Request, body: bytes, idempotency_key: str | None
     items = [(report.content(), report.key) for _, report in reports]
     try:
         filings = await run_in_threadpool(_timeline(request).file_reports, items)
+    except UnknownActorMentionError as error:
+        return unprocessable(_unknown_actors(error, [line for line, _ in reports]))
     except BatchConflictError as error:
         return OrjsonResponse(
             {"detail": [

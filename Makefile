@@ -1,0 +1,31 @@
+# Two commands do everything on a fresh machine (Python 3.11+):
+#   make serve   - install into .venv, load the seed article, serve on http://127.0.0.1:8000
+#   make test    - install into .venv, lint, run every test (SQLite and PostgreSQL)
+VENV := .venv
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: serve test lint format clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+serve: $(STAMP)
+	$(VENV)/bin/timeline serve --demo
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .hypothesis

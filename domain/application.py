@@ -91,9 +91,7 @@ class TimelineApplication(Application[UUID]):
         except BatchConflictError as error:
             raise error.conflicts[0][1] from None
 
-    def file_reports(
-        self, items: Sequence[tuple[ReportContent, str | None]]
-    ) -> list[Filing]:
+    def file_reports(self, items: Sequence[tuple[ReportContent, str | None]]) -> list[Filing]:
         """File many reports in one transaction: all are written or none.
 
         A key seen before with the same payload answers with the existing report
@@ -110,9 +108,7 @@ class TimelineApplication(Application[UUID]):
             if key is not None and key in first_index_by_key:
                 first = first_index_by_key[key]
                 if pending[first].digest != content_digest(content):
-                    conflicts.append(
-                        (index, IdempotencyConflictError(key, pending[first].id))
-                    )
+                    conflicts.append((index, IdempotencyConflictError(key, pending[first].id)))
                 duplicates_in_batch[index] = first
                 continue
             if key is not None:
@@ -121,8 +117,14 @@ class TimelineApplication(Application[UUID]):
         if conflicts:
             raise BatchConflictError(conflicts)
 
-        for _ in range(_SAVE_ATTEMPTS):
-            to_save = {i: r for i, r in pending.items() if results[i] is None}
+        for attempt in range(_SAVE_ATTEMPTS):
+            # A failed save has already taken the events out of the aggregates:
+            # retries start from fresh ones.
+            to_save = {
+                i: r if attempt == 0 else Report.file(*items[i])
+                for i, r in pending.items()
+                if results[i] is None
+            }
             if not to_save:
                 break
             try:
@@ -150,12 +152,14 @@ class TimelineApplication(Application[UUID]):
         named = {m.actor_id for content, _ in items for m in content.actors if m.actor_id}
         unknown = {actor_id for actor_id in named if self._find_actor(actor_id) is None}
         if unknown:
-            raise UnknownActorMentionError([
-                (i, j, m.actor_id)
-                for i, (content, _) in enumerate(items)
-                for j, m in enumerate(content.actors)
-                if m.actor_id in unknown
-            ])
+            raise UnknownActorMentionError(
+                [
+                    (i, j, m.actor_id)
+                    for i, (content, _) in enumerate(items)
+                    for j, m in enumerate(content.actors)
+                    if m.actor_id in unknown
+                ]
+            )
 
     def _settle_existing(
         self,
@@ -347,9 +351,7 @@ class TimelineApplication(Application[UUID]):
         self, after: int, limit: int, event_types: Sequence[str] = ()
     ) -> Sequence[Notification]:
         topics = [EVENT_TYPES[name] for name in event_types]
-        return self.recorder.select_notifications(
-            after + 1, limit, topics=topics
-        )
+        return self.recorder.select_notifications(after + 1, limit, topics=topics)
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from edtf import parse_edtf, struct_time_to_date
 from edtf.parser.edtf_exceptions import EDTFParseException
@@ -40,9 +41,14 @@ def _flag(node: object, name: str) -> bool:
     return any(bool(getattr(part, name, False)) for part in parts if part is not None)
 
 
+@lru_cache(maxsize=65_536)
 def interval_from_edtf(text: str) -> ParsedInterval:
     """Strict bounds of an EDTF expression; `~` and `?` are kept as flags, not
-    used to widen the bounds (the library's fuzzy widening spans years)."""
+    used to widen the bounds (the library's fuzzy widening spans years).
+
+    Cached: the parser takes ~20 ms a call, and every stored report is
+    revalidated (so re-parsed) when its events are read back; the same few
+    thousand date expressions recur across a whole log."""
     try:
         node = parse_edtf(text.strip())
         earliest = struct_time_to_date(node.lower_strict())

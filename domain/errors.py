@@ -20,9 +20,7 @@ class IdempotencyConflictError(DomainError):
     def __init__(self, key: str, report_id: UUID) -> None:
         self.key = key
         self.report_id = report_id
-        super().__init__(
-            f"key {key!r} already filed report {report_id} with a different payload"
-        )
+        super().__init__(f"key {key!r} already filed report {report_id} with a different payload")
 
 
 class VersionConflictError(DomainError):
@@ -53,8 +51,12 @@ class UnknownActorMentionError(DomainError):
 
     def __init__(self, mentions: list[tuple[int, int, UUID]]) -> None:
         self.mentions = mentions  # (report index, mention index, actor id)
-        super().__init__("; ".join(f"report {i}: actors.{j}.actor_id {a} is not a registered actor"
-                                   for i, j, a in mentions))
+        super().__init__(
+            "; ".join(
+                f"report {i}: actors.{j}.actor_id {a} is not a registered actor"
+                for i, j, a in mentions
+            )
+        )
 
 
 class UnknownReportError(DomainError):

@@ -51,9 +51,7 @@ class Report(Aggregate):
     def file(cls, content: ReportContent, key: str | None = None) -> Report:
         return cls(content=content, key=key, digest=content_digest(content))
 
-    def correct(
-        self, changes: dict[str, Any], reason: str, corrected_by: str | None
-    ) -> None:
+    def correct(self, changes: dict[str, Any], reason: str, corrected_by: str | None) -> None:
         """Replace some fields; the whole report must still be valid afterwards."""
         if self.retracted:
             raise ReportRetractedError(self.id)

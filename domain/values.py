@@ -52,9 +52,7 @@ Name = _text(200)
 Text = _text(5_000)
 Slug = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9._:-]{0,127}$"
-    ),
+    StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9._:-]{0,127}$"),
 ]
 LanguageTag = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -284,7 +282,9 @@ class Source(ValueObject):
         default=None, description="communiqué, interview, press conference, social media"
     )
     language: LanguageTag = Field(description="BCP 47 language tag of the source text.")
-    url: Annotated[str, StringConstraints(max_length=2_000, pattern=r"^https?://\S+$")] | None = None
+    url: Annotated[str, StringConstraints(max_length=2_000, pattern=r"^https?://\S+$")] | None = (
+        None
+    )
     published_at: datetime | date | None = Field(
         default=None,
         description="When the source published it: a day (2024-02-02) or an instant with "
@@ -364,8 +364,12 @@ class ReportContent(ValueObject):
                     {"name": "force Quds", "role": "target"},
                 ],
                 "counts": [
-                    {"value": 85, "qualifier": "at_least", "counted": "sites",
-                     "wording": "plus de 85 sites"}
+                    {
+                        "value": 85,
+                        "qualifier": "at_least",
+                        "counted": "sites",
+                        "wording": "plus de 85 sites",
+                    }
                 ],
                 "source": {
                     "outlet": "AFP",

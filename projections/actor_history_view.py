@@ -52,30 +52,34 @@ class ActorHistoryView(View):
             actor = resolve(mention["name"], mention.get("actor_id"))
             key = f"{report['id']}|{mention['role']}|{actor['key']}"
             written = wanted[key][1]["written_as"] if key in wanted else []
-            wanted[key] = (actor["key"], {
-                "report": report["id"],
-                "incident": incident_of(report),
-                "role": mention["role"],
-                "actor": actor["key"],
-                "written_as": sorted({*written, mention["name"]}),
-                "kind": content["kind"],
-                "when": content["when"],
-                "retracted": report["retracted"],
-                "corrections": len(report["corrections"]),
-                "outlet": source["outlet"],
-                "speaker": source.get("speaker"),
-                "anonymous": source.get("anonymous", False),
-                "summary": content.get("summary"),
-                "excerpt": content.get("excerpt"),
-                "quote": source.get("quote"),
-            })
+            wanted[key] = (
+                actor["key"],
+                {
+                    "report": report["id"],
+                    "incident": incident_of(report),
+                    "role": mention["role"],
+                    "actor": actor["key"],
+                    "written_as": sorted({*written, mention["name"]}),
+                    "kind": content["kind"],
+                    "when": content["when"],
+                    "retracted": report["retracted"],
+                    "corrections": len(report["corrections"]),
+                    "outlet": source["outlet"],
+                    "speaker": source.get("speaker"),
+                    "anonymous": source.get("anonymous", False),
+                    "summary": content.get("summary"),
+                    "excerpt": content.get("excerpt"),
+                    "quote": source.get("quote"),
+                },
+            )
         for row in self.appearances.select(cursor, None, "report = ?", (report["id"],)):
             if row["key"] not in wanted:
                 self.appearances.remove(cursor, row["key"], position)
         for key in sorted(wanted):
             actor_key, doc = wanted[key]
-            self.appearances.put(cursor, key, doc, position,
-                                 (actor_key, report["id"], content["when"]["earliest"]))
+            self.appearances.put(
+                cursor, key, doc, position, (actor_key, report["id"], content["when"]["earliest"])
+            )
 
     # Queries ------------------------------------------------------------------------------
 
@@ -107,12 +111,23 @@ class ActorHistoryView(View):
                 "reports": len({a["report"] for a in live}),
                 "incidents": len({a["incident"] for a in live}),
                 "attacks_carried_out": incidents(("perpetrator",), VIOLENT),
-                "attacks_suffered": incidents(("target", "affected"), VIOLENT + ("casualties",)),
-                "statements": len({a["report"] for a in live if a["role"] == "speaker"
-                                   or (a["kind"] in SPOKEN and a["role"] in ("claimant",))}),
-                "denials": len({a["report"] for a in live
-                                if a["role"] == "denier" or (a["kind"] == "denial"
-                                                             and a["role"] == "speaker")}),
+                "attacks_suffered": incidents(("target", "affected"), (*VIOLENT, "casualties")),
+                "statements": len(
+                    {
+                        a["report"]
+                        for a in live
+                        if a["role"] == "speaker"
+                        or (a["kind"] in SPOKEN and a["role"] in ("claimant",))
+                    }
+                ),
+                "denials": len(
+                    {
+                        a["report"]
+                        for a in live
+                        if a["role"] == "denier"
+                        or (a["kind"] == "denial" and a["role"] == "speaker")
+                    }
+                ),
                 "retracted_reports": len({a["report"] for a in appearances if a["retracted"]}),
             },
             "appearances": appearances,

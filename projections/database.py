@@ -40,6 +40,9 @@ class ViewDatabase:
     def lock_row(self, cursor: Cursor, view: str) -> None:
         """Serialise writers of one view's generation pointer."""
 
+    def announce(self, cursor: Cursor, view: str, position: int) -> None:
+        """Tell other processes, on commit, that a view reached a position."""
+
 
 class SQLiteViews(ViewDatabase):
     dialect = "sqlite"
@@ -120,6 +123,7 @@ class PostgresViews(ViewDatabase):
         from psycopg_pool import ConnectionPool
 
         self.schema = schema
+        self.conninfo = conninfo
         self.pool = ConnectionPool(
             conninfo,
             min_size=1,
@@ -144,6 +148,28 @@ class PostgresViews(ViewDatabase):
             f"SELECT generation FROM {self.table('tl_generations')} WHERE view = ? FOR UPDATE",
             (view,),
         )
+
+    @property
+    def channel(self) -> str:
+        return f"timeline_views_{self.schema}"[:63]
+
+    def announce(self, cursor: Cursor, view: str, position: int) -> None:
+        cursor.execute("SELECT pg_notify(?, ?)", (self.channel, f"{view}:{position}"))
+
+    def listen(self, stopping: Any, on_connect: Any) -> Iterator[tuple[str, int]]:
+        """(view, position) for every announcement, until `stopping` is set.
+
+        One connection per process, blocked in the server's LISTEN: no polling.
+        """
+        import psycopg
+
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute(f'LISTEN "{self.channel}"')
+            on_connect()
+            while not stopping.is_set():
+                for note in conn.notifies(timeout=1.0):
+                    view, _, position = note.payload.rpartition(":")
+                    yield view, int(position)
 
     def close(self) -> None:
         self.pool.close()

@@ -40,7 +40,9 @@ class View(TrackingRecorder):
             db, f"{prefix}_reports", (Column("incident", "TEXT"),), (("incident",),)
         )
         self.actors = VersionedTable(db, f"{prefix}_actors")
-        self.names = VersionedTable(db, f"{prefix}_names", (Column("actor", "TEXT"),), (("actor",),))
+        self.names = VersionedTable(
+            db, f"{prefix}_names", (Column("actor", "TEXT"),), (("actor",),)
+        )
         self.mentions_table = db.table(f"{prefix}_mentions")
         self.times_table = db.table(f"{prefix}_times")
 
@@ -77,7 +79,8 @@ class View(TrackingRecorder):
 
     def tracked(self, cursor: Cursor) -> int:
         cursor.execute(
-            f"SELECT position FROM {self.db.table('tl_tracking')} WHERE view = ? AND generation = ?",
+            f"SELECT position FROM {self.db.table('tl_tracking')} "
+            "WHERE view = ? AND generation = ?",
             (self.name, self.generation),
         )
         row = cursor.fetchone()
@@ -122,19 +125,32 @@ class View(TrackingRecorder):
                 return
             doc = dict(before)
             if isinstance(event, Report.Corrected):
-                merged = {**before["content"], **{
-                    name: value.model_dump(mode="json") if hasattr(value, "model_dump") else value
-                    for name, value in event.changes.items()
-                }}
+                merged = {
+                    **before["content"],
+                    **{
+                        name: value.model_dump(mode="json")
+                        if hasattr(value, "model_dump")
+                        else value
+                        for name, value in event.changes.items()
+                    },
+                }
                 doc["content"] = ReportContent.model_validate(merged).model_dump(mode="json")
-                doc["corrections"] = [*before["corrections"], {
-                    "fields": list(event.fields), "reason": event.reason,
-                    "by": event.corrected_by, "position": position,
-                }]
+                doc["corrections"] = [
+                    *before["corrections"],
+                    {
+                        "fields": list(event.fields),
+                        "reason": event.reason,
+                        "by": event.corrected_by,
+                        "position": position,
+                    },
+                ]
             else:
                 doc["retracted"] = True
-                doc["retraction"] = {"reason": event.reason, "by": event.retracted_by,
-                                     "position": position}
+                doc["retraction"] = {
+                    "reason": event.reason,
+                    "by": event.retracted_by,
+                    "position": position,
+                }
             self._put_report(cursor, before, doc, position)
         elif isinstance(event, Actor.Registered | Actor.AliasAdded | Actor.ParentSet):
             self._apply_actor(cursor, event, position)
@@ -213,11 +229,19 @@ class View(TrackingRecorder):
             actor = self.actors.select(cursor, None, "key = ?", (actor_id,)) if actor_id else []
             if actor:
                 doc = actor[0]["doc"]
-                found = {"key": doc["id"], "id": doc["id"], "name": doc["name"],
-                         "category": doc["category"]}
+                found = {
+                    "key": doc["id"],
+                    "id": doc["id"],
+                    "name": doc["name"],
+                    "category": doc["category"],
+                }
             else:
-                found = {"key": f"name:{normalise_name(name)}", "id": None, "name": None,
-                         "category": None}
+                found = {
+                    "key": f"name:{normalise_name(name)}",
+                    "id": None,
+                    "name": None,
+                    "category": None,
+                }
             cache[cache_key] = found
             return found
 
@@ -254,8 +278,10 @@ class View(TrackingRecorder):
         return rows[0]["doc"]["actor"] if rows else None
 
     def dump(self, cursor: Cursor) -> dict[str, list[tuple[Any, ...]]]:
-        return {table.name.removeprefix(self.prefix): table.dump(cursor)
-                for table in self.versioned_tables()}
+        return {
+            table.name.removeprefix(self.prefix): table.dump(cursor)
+            for table in self.versioned_tables()
+        }
 
 
 def descendants(actors: dict[str, dict[str, Any]], root: str) -> set[str]:

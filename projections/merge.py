@@ -72,11 +72,11 @@ def merge_when(reports: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str,
     wide = [_bounds(r["content"]["when"], widen=True) for r in reports]
     best: list[int] = []
     for start, _ in sorted(wide):
-        group = [i for i, (e, l) in enumerate(wide) if e <= start <= l]
+        group = [i for i, (first, last) in enumerate(wide) if first <= start <= last]
         if len(group) >= len(best):
             best = group
     strict = [_bounds(reports[i]["content"]["when"], widen=False) for i in best]
-    low, high = max(e for e, _ in strict), min(l for _, l in strict)
+    low, high = max(e for e, _ in strict), min(last for _, last in strict)
     if low > high:  # they agree only thanks to the slack: keep the slack's window
         low = max(wide[i][0] for i in best)
         high = min(wide[i][1] for i in best)
@@ -85,8 +85,10 @@ def merge_when(reports: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str,
         "earliest": low.isoformat(),
         "latest": high.isoformat(),
         "agreed": len(best) == len(reports),
-        "envelope": {"earliest": min(e for e, _ in every).isoformat(),
-                     "latest": max(l for _, l in every).isoformat()},
+        "envelope": {
+            "earliest": min(e for e, _ in every).isoformat(),
+            "latest": max(last for _, last in every).isoformat(),
+        },
     }
     if merged["agreed"]:
         return merged, None
@@ -130,18 +132,24 @@ def merge_counts(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
             qualifier, value = "at_most", low
         else:
             qualifier, value = ("about" if low == high else "range"), low
-        merged.append({
-            "counted": counted,
-            "qualifier": qualifier,
-            "value": value,
-            "low": low,
-            "high": high,
-            "sources": [
-                {"report": rid, "value": c["value"], "qualifier": c["qualifier"],
-                 "wording": c.get("wording")}
-                for c, rid in stated
-            ],
-        })
+        merged.append(
+            {
+                "counted": counted,
+                "qualifier": qualifier,
+                "value": value,
+                "low": low,
+                "high": high,
+                "sources": [
+                    {
+                        "report": rid,
+                        "value": c["value"],
+                        "qualifier": c["qualifier"],
+                        "wording": c.get("wording"),
+                    }
+                    for c, rid in stated
+                ],
+            }
+        )
     return merged
 
 
@@ -151,13 +159,16 @@ def merge_actors(reports: list[dict[str, Any]], resolve: Resolver) -> list[dict[
         for mention in report["content"].get("actors", ()):
             actor = resolve(mention["name"], mention.get("actor_id"))
             key = actor["key"]
-            entry = found.setdefault(key, {
-                "actor_id": actor["id"],
-                "name": actor["name"] or mention["name"],
-                "category": actor["category"],
-                "written_as": [],
-                "roles": [],
-            })
+            entry = found.setdefault(
+                key,
+                {
+                    "actor_id": actor["id"],
+                    "name": actor["name"] or mention["name"],
+                    "category": actor["category"],
+                    "written_as": [],
+                    "roles": [],
+                },
+            )
             if mention["name"] not in entry["written_as"]:
                 entry["written_as"].append(mention["name"])
             if mention["role"] not in entry["roles"]:
@@ -165,8 +176,9 @@ def merge_actors(reports: list[dict[str, Any]], resolve: Resolver) -> list[dict[
     return sorted(found.values(), key=lambda a: (a["name"].casefold(), a["actor_id"] or ""))
 
 
-def escalation_level(kinds: set[str], counts: list[dict[str, Any]],
-                     actors: list[dict[str, Any]]) -> int:
+def escalation_level(
+    kinds: set[str], counts: list[dict[str, Any]], actors: list[dict[str, Any]]
+) -> int:
     if not kinds & {"attack", "strike", "casualties"}:
         return 0
     if "strike" in kinds:
@@ -201,14 +213,22 @@ def _source(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def merge_incident(key: str, reports: Iterable[dict[str, Any]], resolve: Resolver) -> dict[str, Any]:
+def merge_incident(
+    key: str, reports: Iterable[dict[str, Any]], resolve: Resolver
+) -> dict[str, Any]:
     """One timeline entry from every report filed under incident `key`."""
     reports = sorted(reports, key=lambda r: r["filed_position"])
     active = [r for r in reports if not r["retracted"]]
     retracted = [
-        {"report": r["id"], "reason": r["retraction"]["reason"], "by": r["retraction"]["by"],
-         "outlet": r["content"]["source"]["outlet"], "speaker": r["content"]["source"].get("speaker")}
-        for r in reports if r["retracted"]
+        {
+            "report": r["id"],
+            "reason": r["retraction"]["reason"],
+            "by": r["retraction"]["by"],
+            "outlet": r["content"]["source"]["outlet"],
+            "speaker": r["content"]["source"].get("speaker"),
+        }
+        for r in reports
+        if r["retracted"]
     ]
     corrections = [
         {"report": r["id"], **correction} for r in reports for correction in r["corrections"]
@@ -238,8 +258,9 @@ def merge_incident(key: str, reports: Iterable[dict[str, Any]], resolve: Resolve
         "counts": counts,
         "places": places,
         "countries": sorted({p["country"] for p in places if p["country"]}),
-        "responds_to": sorted({r["content"]["responds_to"] for r in active
-                               if r["content"].get("responds_to")}),
+        "responds_to": sorted(
+            {r["content"]["responds_to"] for r in active if r["content"].get("responds_to")}
+        ),
         "sources": [_source(r) for r in active],
         "corrections": corrections,
         "retracted": retracted,
@@ -256,15 +277,17 @@ def responses_before_cause(
     for source in reports:
         latest = date.fromisoformat(source["when"]["latest"])
         if latest < cause_start:
-            found.append({
-                "type": "response_before_cause",
-                "detail": f"dated {source['when']['earliest']}..{source['when']['latest']} "
-                f"but answers {cause['incident']}, which begins {cause['when']['earliest']}",
-                "incident": entry["incident"],
-                "responds_to": cause["incident"],
-                "report": source["report"],
-                "wording": source["when"].get("wording"),
-                "outlet": source["outlet"],
-                "speaker": source["speaker"],
-            })
+            found.append(
+                {
+                    "type": "response_before_cause",
+                    "detail": f"dated {source['when']['earliest']}..{source['when']['latest']} "
+                    f"but answers {cause['incident']}, which begins {cause['when']['earliest']}",
+                    "incident": entry["incident"],
+                    "responds_to": cause["incident"],
+                    "report": source["report"],
+                    "wording": source["when"].get("wording"),
+                    "outlet": source["outlet"],
+                    "speaker": source["speaker"],
+                }
+            )
     return found

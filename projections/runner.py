@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -69,8 +69,10 @@ def _start_generation(db: ViewDatabase, cursor: Cursor, name: str, generation: i
     view = VIEWS[name](db, generation)
     view.drop_tables(cursor)
     view.create_tables(cursor)
-    cursor.execute(f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation = ?",
-                   (name, generation))
+    cursor.execute(
+        f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation = ?",
+        (name, generation),
+    )
     cursor.execute(
         f"INSERT INTO {db.table('tl_tracking')} (view, generation, position) VALUES (?, ?, 0)",
         (name, generation),
@@ -108,7 +110,8 @@ def apply_batch(
         # `stop` bounds positions, not a count of events.
         notifications = (
             app.recorder.select_notifications(tracked + 1, batch, stop=stop)
-            if stop is None or tracked < stop else []
+            if stop is None or tracked < stop
+            else []
         )
         for notification in notifications:
             event = app.mapper.to_domain_event(notification)
@@ -116,6 +119,8 @@ def apply_batch(
         if notifications:
             tracked = notifications[-1].id
             view.track(cursor, tracked)
+            if generation is None or switch:
+                db.announce(cursor, name, tracked)  # delivered on commit, to every process
         if switch and view.generation != serving:
             cursor.execute(
                 f"UPDATE {db.table('tl_generations')} SET generation = ? WHERE view = ?",
@@ -125,7 +130,10 @@ def apply_batch(
 
 
 def build(
-    app: TimelineApplication, db: ViewDatabase, name: str, stop: int | None = None,
+    app: TimelineApplication,
+    db: ViewDatabase,
+    name: str,
+    stop: int | None = None,
     batch: int = 2_000,
 ) -> int:
     """Project the log (up to `stop`) into a new generation of tables; not served yet."""
@@ -144,7 +152,10 @@ def build(
 
 
 def rebuild(
-    app: TimelineApplication, db: ViewDatabase, name: str, stop: int | None = None,
+    app: TimelineApplication,
+    db: ViewDatabase,
+    name: str,
+    stop: int | None = None,
     batch: int = 2_000,
 ) -> int:
     """Rebuild a view from the whole log into fresh tables, then switch to them.
@@ -181,8 +192,9 @@ class RunnerLock:
             conn = self.db.pool.getconn()
             key = zlib.crc32(f"timeline:{self.db.schema}:{self.name}".encode())
             conn.autocommit = True
-            row = conn.execute("SELECT pg_try_advisory_lock(?::bigint) AS ok".replace("?", "%s"),
-                               (key,)).fetchone()
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(?::bigint) AS ok".replace("?", "%s"), (key,)
+            ).fetchone()
             if row["ok"]:
                 self._held = conn
                 return True
@@ -210,20 +222,59 @@ class RunnerLock:
         self._held = None
 
 
+class ViewClock:
+    """The latest position each view is known to have applied, in this process.
+
+    Advanced by this process's runners after each commit and, on PostgreSQL, by
+    NOTIFY messages from runners in other processes; waited on for
+    read-your-writes, and listened to by the subscription broker.
+    """
+
+    def __init__(self) -> None:
+        self._positions: dict[str, int] = dict.fromkeys(VIEWS, 0)
+        self._changed = threading.Condition()
+        self.listeners: list[Callable[[str, int], None]] = []
+
+    def position(self, name: str) -> int:
+        return self._positions[name]
+
+    def advance(self, name: str, position: int) -> None:
+        with self._changed:
+            if position <= self._positions[name]:
+                return
+            self._positions[name] = position
+            self._changed.notify_all()
+        for listener in list(self.listeners):
+            listener(name, position)
+
+    def wait_for(self, name: str, position: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._positions[name] < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+        return True
+
+
 class ViewRunner:
     """Supervised background thread keeping one view in step with the log."""
 
     def __init__(
-        self, app: TimelineApplication, db: ViewDatabase, name: str, poll_interval: float = 0.5
+        self,
+        app: TimelineApplication,
+        db: ViewDatabase,
+        name: str,
+        clock: ViewClock,
+        poll_interval: float = 0.5,
     ) -> None:
-        self.app, self.db, self.name = app, db, name
+        self.app, self.db, self.name, self.clock = app, db, name, clock
         self.poll_interval = poll_interval
         self.wake = threading.Event()
-        self.position = 0
         self.errors = 0
         self.last_error: str | None = None
         self.is_leader = False
-        self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"view-{name}", daemon=True)
         self._lock = RunnerLock(db, name)
@@ -245,6 +296,7 @@ class ViewRunner:
                 if not self.is_leader:  # another process runs this view: stand by
                     self._stopping.wait(1.0)
                     continue
+                log.info("view %s: this process now runs it", self.name)
             try:
                 self.wake.clear()
                 applied, tracked = apply_batch(self.app, self.db, self.name)
@@ -256,67 +308,72 @@ class ViewRunner:
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            self._advance(tracked)
+            self.clock.advance(self.name, tracked)
             if applied < BATCH:
                 self.wake.wait(self.poll_interval)
 
-    def _advance(self, tracked: int) -> None:
-        with self._changed:
-            if tracked != self.position:
-                self.position = tracked
-                self._changed.notify_all()
 
-    def wait_for(self, position: int, timeout: float) -> bool:
-        """Block until this view has applied `position` (read-your-writes)."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while self.position < position:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return self._tracked_now() >= position
-                self.wake.set()
-                self._changed.wait(min(remaining, 0.05))
-        return True
-
-    def _tracked_now(self) -> int:
-        with self.db.transaction() as cursor:
-            generation = current_generation(self.db, cursor, self.name)
-            return VIEWS[self.name](self.db, generation).tracked(cursor)
+def tracked_positions(db: ViewDatabase) -> dict[str, int]:
+    """Each view's applied position, from its serving generation."""
+    with db.transaction() as cursor:
+        return {
+            name: cls(db, current_generation(db, cursor, name)).tracked(cursor)
+            for name, cls in VIEWS.items()
+        }
 
 
 class Projections:
-    """The views of one process: their runners and consistent reads."""
+    """The views of one process: runners (unless `run` is off), a clock, consistent reads."""
 
     def __init__(self, app: TimelineApplication, db: ViewDatabase, run: bool = True) -> None:
         self.app, self.db = app, db
-        self.runners = {name: ViewRunner(app, db, name) for name in VIEWS}
+        self.clock = ViewClock()
+        self.runners = {name: ViewRunner(app, db, name, self.clock) for name in VIEWS}
         self._run = run
+        self._stopping = threading.Event()
+        self._listener: threading.Thread | None = None
 
     def start(self) -> None:
+        for name, position in tracked_positions(self.db).items():
+            self.clock.advance(name, position)
+        if isinstance(self.db, PostgresViews):
+            # Runners may live in other processes: hear of their commits.
+            self._listener = threading.Thread(target=self._listen, name="views-listen", daemon=True)
+            self._listener.start()
         if self._run:
             for runner in self.runners.values():
                 runner.start()
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._run:
             for runner in self.runners.values():
                 runner.stop()
+        if self._listener is not None:
+            self._listener.join(timeout=5)
 
     def notify(self, position: int) -> None:
+        """A write in this process: wake the local runners now."""
         for runner in self.runners.values():
             runner.wake.set()
 
     def wait_for(self, name: str, position: int, timeout: float) -> bool:
-        runner = self.runners[name]
-        if self._run and runner.is_leader:
-            return runner.wait_for(position, timeout)
-        deadline = time.monotonic() + timeout
-        while True:  # another process runs this view: watch its tracking
-            if runner._tracked_now() >= position:
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
+        self.runners[name].wake.set()
+        return self.clock.wait_for(name, position, timeout)
+
+    def _listen(self) -> None:
+        assert isinstance(self.db, PostgresViews)
+        while not self._stopping.is_set():
+            try:
+                for name, position in self.db.listen(self._stopping, self._refresh):
+                    self.clock.advance(name, position)
+            except Exception:  # reconnect; _refresh covers what was missed meanwhile
+                log.exception("view notifications lost; reconnecting")
+                self._stopping.wait(1.0)
+
+    def _refresh(self) -> None:
+        for name, position in tracked_positions(self.db).items():
+            self.clock.advance(name, position)
 
     @contextmanager
     def read(self, name: str) -> Iterator[tuple[Any, Cursor, int]]:

@@ -65,8 +65,11 @@ class TallyView(View):
             return
 
         def keys(roles: set[str]) -> list[dict[str, Any]]:
-            return [{"key": a["actor_id"] or f"name:{a['name']}", "name": a["name"]}
-                    for a in entry["actors"] if roles & set(a["roles"])]
+            return [
+                {"key": a["actor_id"] or f"name:{a['name']}", "name": a["name"]}
+                for a in entry["actors"]
+                if roles & set(a["roles"])
+            ]
 
         day = entry["when"]["earliest"]
         doc = {
@@ -88,8 +91,11 @@ class TallyView(View):
             self.tallies.remove(cursor, report["id"], position)
             return
         resolve = self.resolver(cursor)
-        targets = [resolve(a["name"], a.get("actor_id")) for a in content.get("actors", ())
-                   if a["role"] in ("target", "affected")]
+        targets = [
+            resolve(a["name"], a.get("actor_id"))
+            for a in content.get("actors", ())
+            if a["role"] in ("target", "affected")
+        ]
         source = content["source"]
         doc = {
             "report": report["id"],
@@ -98,7 +104,9 @@ class TallyView(View):
             "speaks_for": content["when"]["latest"],
             "when": content["when"],
             "targets": [{"key": t["key"], "name": t["name"]} for t in targets],
-            "countries": sorted({p["country"] for p in content.get("places", ()) if p.get("country")}),
+            "countries": sorted(
+                {p["country"] for p in content.get("places", ()) if p.get("country")}
+            ),
             "outlet": source["outlet"],
             "speaker": source.get("speaker"),
             "published_at": source.get("published_at"),
@@ -122,7 +130,8 @@ class TallyView(View):
         root = self.resolve_name(cursor, target, as_of)
         side = descendants(actors, root) if root else set()
         attacks = [
-            row["doc"] for row in self.attacks.select(
+            row["doc"]
+            for row in self.attacks.select(
                 cursor, as_of, "day >= ?", (start.isoformat(),), "day, key"
             )
             if any(t["key"] in side for t in row["doc"]["targets"])
@@ -134,11 +143,17 @@ class TallyView(View):
         series, running = [], 0
         for label in sorted(groups):
             running += groups[label]
-            series.append({group_by: label, "attacks": groups[label],
-                           **({"cumulative": running} if group_by in ("day", "week") else {})})
+            series.append(
+                {
+                    group_by: label,
+                    "attacks": groups[label],
+                    **({"cumulative": running} if group_by in ("day", "week") else {}),
+                }
+            )
         reported = self._reported(cursor, as_of, side)
         credible = [
-            r for r in reported
+            r
+            for r in reported
             if r["counted"] == "attacks"
             and r["qualifier"] in ("at_least", "exact", "about")
             and abs(date.fromisoformat(r["since"]) - start) <= timedelta(days=START_TOLERANCE_DAYS)
@@ -164,19 +179,21 @@ class TallyView(View):
             for count in doc["counts"]:
                 # A reported tally is a claim, not a count: exact figures are kept
                 # as said but the headline treats every figure as a lower bound.
-                found.append({
-                    "report": doc["report"],
-                    "value": count["value"],
-                    "qualifier": count["qualifier"],
-                    "counted": count["counted"],
-                    "wording": count.get("wording"),
-                    "since": doc["since"],
-                    "speaks_for": doc["speaks_for"],
-                    "outlet": doc["outlet"],
-                    "speaker": doc["speaker"],
-                    "published_at": doc["published_at"],
-                    "excerpt": doc["excerpt"],
-                })
+                found.append(
+                    {
+                        "report": doc["report"],
+                        "value": count["value"],
+                        "qualifier": count["qualifier"],
+                        "counted": count["counted"],
+                        "wording": count.get("wording"),
+                        "since": doc["since"],
+                        "speaks_for": doc["speaks_for"],
+                        "outlet": doc["outlet"],
+                        "speaker": doc["speaker"],
+                        "published_at": doc["published_at"],
+                        "excerpt": doc["excerpt"],
+                    }
+                )
         return found
 
 
@@ -195,8 +212,7 @@ def _headline(documented: int, best: dict[str, Any] | None, start: date) -> dict
     text = f"{documented} {noun} documented in the log since {start.isoformat()}"
     if best is not None:
         source = best["outlet"] + (f" citing {best['speaker']}" if best["speaker"] else "")
-        text += (f"; sources report at least {best['value']} by {best['speaks_for']} "
-                 f"({source})")
+        text += f"; sources report at least {best['value']} by {best['speaks_for']} ({source})"
     return {
         "documented": documented,
         "reported_at_least": best["value"] if best else None,

@@ -62,23 +62,31 @@ class TimelineView(View):
 
     def _recompute(self, cursor: Cursor, incident: str, position: int) -> None:
         reports = self.reports_in(cursor, incident)
-        current_tags = {row["doc"]["tag"]: row["key"] for row in
-                        self.tags.select(cursor, None, "incident = ?", (incident,))}
+        current_tags = {
+            row["doc"]["tag"]: row["key"]
+            for row in self.tags.select(cursor, None, "incident = ?", (incident,))
+        }
         if not reports:  # every report moved away by corrections
             self.incidents.remove(cursor, incident, position)
             for key in current_tags.values():
                 self.tags.remove(cursor, key, position)
             return
         entry = merge_incident(incident, reports, self.resolver(cursor))
-        self.incidents.put(cursor, incident, entry, position, (
-            entry["when"]["earliest"],
-            entry["when"]["latest"],
-            entry["week"],
-            entry["level"],
-            entry["status"],
-            1 if entry["contradictions"] else 0,
-            1 if entry["responds_to"] else 0,
-        ))
+        self.incidents.put(
+            cursor,
+            incident,
+            entry,
+            position,
+            (
+                entry["when"]["earliest"],
+                entry["when"]["latest"],
+                entry["week"],
+                entry["level"],
+                entry["status"],
+                1 if entry["contradictions"] else 0,
+                1 if entry["responds_to"] else 0,
+            ),
+        )
         wanted = {f"kind:{k}" for k in entry["kinds"]}
         wanted |= {f"country:{c}" for c in entry["countries"]}
         wanted |= {f"actor:{a['actor_id']}" for a in entry["actors"] if a["actor_id"]}
@@ -127,8 +135,10 @@ class TimelineView(View):
             params.extend(sub_params)
         if after:
             earliest, latest, key = orjson.loads(base64.urlsafe_b64decode(after.encode()))
-            where.append("(earliest > ? OR (earliest = ? AND latest > ?) "
-                         "OR (earliest = ? AND latest = ? AND key > ?))")
+            where.append(
+                "(earliest > ? OR (earliest = ? AND latest > ?) "
+                "OR (earliest = ? AND latest = ? AND key > ?))"
+            )
             params.extend([earliest, earliest, latest, earliest, latest, key])
         rows = self.incidents.select(
             cursor, as_of, " AND ".join(where), params, "earliest, latest, key", limit + 1
@@ -151,7 +161,10 @@ class TimelineView(View):
         if as_of is None:
             validity, args = "valid_to IS NULL", []
         else:
-            validity, args = "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [as_of, as_of]
+            validity, args = (
+                "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)",
+                [as_of, as_of],
+            )
         sql = f"key IN (SELECT incident FROM {self.tags.sql} WHERE tag IN ({marks}) AND {validity})"
         return sql, [*tags, *args]
 
@@ -181,13 +194,15 @@ class TimelineView(View):
                     continue
                 seen.add(key)
                 cause = lookup(key)
-                chain.append({
-                    "incident": key,
-                    "known": cause is not None,
-                    "kind": cause["kind"] if cause else None,
-                    "when": cause["when"] if cause else None,
-                    "level": cause["level"] if cause else None,
-                })
+                chain.append(
+                    {
+                        "incident": key,
+                        "known": cause is not None,
+                        "kind": cause["kind"] if cause else None,
+                        "when": cause["when"] if cause else None,
+                        "level": cause["level"] if cause else None,
+                    }
+                )
                 if cause:
                     frontier.extend(cause["responds_to"])
             entry["chain"] = chain
@@ -203,7 +218,10 @@ class TimelineView(View):
         if as_of is None:
             validity, args = "valid_to IS NULL", []
         else:
-            validity, args = "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [as_of, as_of]
+            validity, args = (
+                "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)",
+                [as_of, as_of],
+            )
         cursor.execute(
             f"SELECT week, COUNT(*) AS incidents, MAX(level) AS highest_level "
             f"FROM {self.incidents.sql} WHERE {validity} AND status = 'active' "
@@ -221,5 +239,7 @@ class TimelineView(View):
         found = []
         for entry in entries:
             for contradiction in entry["contradictions"]:
-                found.append({"incident": entry["incident"], "when": entry["when"], **contradiction})
+                found.append(
+                    {"incident": entry["incident"], "when": entry["when"], **contradiction}
+                )
         return found

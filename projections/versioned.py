@@ -40,8 +40,8 @@ class VersionedTable:
     def create(self, cursor: Cursor) -> None:
         extra = "".join(f", {c.name} {c.type}" for c in self.columns)
         cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.sql} (key TEXT NOT NULL, valid_from BIGINT NOT NULL, "
-            f"valid_to BIGINT, doc TEXT NOT NULL{extra})"
+            f"CREATE TABLE IF NOT EXISTS {self.sql} (key TEXT NOT NULL, "
+            f"valid_from BIGINT NOT NULL, valid_to BIGINT, doc TEXT NOT NULL{extra})"
         )
         cursor.execute(
             f"CREATE UNIQUE INDEX IF NOT EXISTS {self.name}_current ON {self.sql} (key) "
@@ -50,6 +50,9 @@ class VersionedTable:
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS {self.name}_key ON {self.sql} (key, valid_from)"
         )
+        # The change feed reads versions by the position that started or ended them.
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS {self.name}_from ON {self.sql} (valid_from)")
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS {self.name}_to ON {self.sql} (valid_to)")
         for number, index in enumerate(self.indexes):
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {self.name}_i{number} ON {self.sql} "
@@ -126,7 +129,9 @@ class VersionedTable:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Rows current now (as_of None) or at log position `as_of`, docs decoded."""
-        clauses, args = ([AS_OF], [as_of, as_of]) if as_of is not None else (["valid_to IS NULL"], [])
+        clauses, args = (
+            ([AS_OF], [as_of, as_of]) if as_of is not None else (["valid_to IS NULL"], [])
+        )
         if where:
             clauses.append(f"({where})")
             args.extend(params)

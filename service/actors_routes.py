@@ -34,10 +34,16 @@ def actor_json(actor: Actor, position: int | None = None) -> dict[str, Any]:
     }
 
 
-@router.post("/actors", status_code=201, response_model=ActorOut,
-             responses={200: {"description": "Already registered exactly so."},
-                        404: {"description": "Unknown parent."},
-                        409: {"description": "A name already belongs to another actor."}})
+@router.post(
+    "/actors",
+    status_code=201,
+    response_model=ActorOut,
+    responses={
+        200: {"description": "Already registered exactly so."},
+        404: {"description": "Unknown parent."},
+        409: {"description": "A name already belongs to another actor."},
+    },
+)
 async def register_actor(body: ActorIn, request: Request) -> OrjsonResponse:
     """Register an actor under its canonical name and aliases (idempotent by name)."""
     actor, created, position = await run_in_threadpool(
@@ -55,9 +61,16 @@ async def register_actor(body: ActorIn, request: Request) -> OrjsonResponse:
     )
 
 
-@router.post("/actors/{actor_id}/aliases", status_code=201, response_model=ActorOut,
-             responses={200: {"description": "The actor already had this name."},
-                        404: {}, 409: {"description": "The name belongs to another actor."}})
+@router.post(
+    "/actors/{actor_id}/aliases",
+    status_code=201,
+    response_model=ActorOut,
+    responses={
+        200: {"description": "The actor already had this name."},
+        404: {},
+        409: {"description": "The name belongs to another actor."},
+    },
+)
 async def add_alias(actor_id: UUID, alias: Alias, request: Request) -> OrjsonResponse:
     """Add a name. Views follow it, including for reports filed before it was added."""
     actor, position = await run_in_threadpool(_timeline(request).add_alias, actor_id, alias)
@@ -67,7 +80,9 @@ async def add_alias(actor_id: UUID, alias: Alias, request: Request) -> OrjsonRes
 @router.put("/actors/{actor_id}/parent", response_model=ActorOut, responses={404: {}, 422: {}})
 async def set_parent(actor_id: UUID, body: ParentIn, request: Request) -> OrjsonResponse:
     """Place an actor within another (Quds Force within the IRGC), or detach it (null)."""
-    actor, position = await run_in_threadpool(_timeline(request).set_parent, actor_id, body.parent_id)
+    actor, position = await run_in_threadpool(
+        _timeline(request).set_parent, actor_id, body.parent_id
+    )
     return OrjsonResponse(actor_json(actor, position))
 
 

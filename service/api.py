@@ -10,12 +10,20 @@ from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
 from projections.runner import Projections
-from service import actors_routes, errors, log_routes, reports_routes, views_routes
+from service import (
+    actors_routes,
+    errors,
+    log_routes,
+    reports_routes,
+    subscribe_routes,
+    views_routes,
+)
 from service.limits import BodySizeLimit
 from service.responses import OrjsonResponse
 from service.schemas import BatchFiled, LoggedEvent, ReportIn
 from service.settings import Settings, get_settings
 from service.storage import LogIndex, open_application, open_views
+from service.subscriptions import Broker
 
 DESCRIPTION = """Every report about an armed conflict becomes an immutable event: who said
 what, when, and how sure they were. Corrections and retractions are new events;
@@ -35,9 +43,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.log_index = LogIndex(timeline)
         app.state.projections = projections
         projections.start()
+        broker = Broker(projections, settings.subscriber_buffer, settings.max_subscribers)
+        broker.start()
+        app.state.broker = broker
         try:
             yield
         finally:
+            broker.close()
             projections.stop()
             views.close()
             timeline.close()
@@ -56,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(actors_routes.router)
     app.include_router(log_routes.router)
     app.include_router(views_routes.router)
+    app.include_router(subscribe_routes.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -10,7 +10,9 @@ import typer
 
 from service.settings import Settings, get_settings
 
-app = typer.Typer(help="Event-sourced timeline of reports about armed conflict.", no_args_is_help=True)
+app = typer.Typer(
+    help="Event-sourced timeline of reports about armed conflict.", no_args_is_help=True
+)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -24,7 +26,9 @@ def _settings(database_url: str | None) -> Settings:
 
 DatabaseOption = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="TIMELINE_DATABASE_URL", help="sqlite:///PATH or postgresql://..."),
+    typer.Option(
+        "--database-url", envvar="TIMELINE_DATABASE_URL", help="sqlite:///PATH or postgresql://..."
+    ),
 ]
 
 
@@ -69,18 +73,19 @@ def load_examples(settings: Settings) -> int:
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON or NDJSON reports")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="JSON or NDJSON reports")
+    ],
     database_url: DatabaseOption = None,
-    api: Annotated[str | None, typer.Option(help="Send through a running service, e.g. http://127.0.0.1:8000")] = None,
+    api: Annotated[
+        str | None, typer.Option(help="Send through a running service, e.g. http://127.0.0.1:8000")
+    ] = None,
 ) -> None:
     """File reports (or actors, if the file's objects look like actors) from FILE."""
     from service.ingest import IngestError, ingest_http, ingest_local
 
     try:
-        if api:
-            count = ingest_http(api, file)
-        else:
-            count = ingest_local(_settings(database_url), file)
+        count = ingest_http(api, file) if api else ingest_local(_settings(database_url), file)
     except IngestError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
@@ -122,10 +127,87 @@ def replay(
         timeline.close()
 
 
+@app.command()
+def project(database_url: DatabaseOption = None) -> None:
+    """Run the view runners only (no HTTP): one process runs each view, others stand by.
+
+    With several of these on one PostgreSQL, the first holds each view's advisory
+    lock and the rest take over within seconds if it dies.
+    """
+    import signal
+    import threading
+
+    from projections.runner import Projections
+    from service.storage import open_application, open_views
+
+    settings = _settings(database_url)
+    timeline, views = open_application(settings), open_views(settings)
+    projections = Projections(timeline, views, run=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    projections.start()
+    typer.echo("view runners started (standing by where another process runs a view)", err=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        projections.stop()
+        views.close()
+        timeline.close()
+
+
+@app.command()
+def subscribe(
+    view: Annotated[str, typer.Argument(help="timeline, tally or actor_history")],
+    after: Annotated[int | None, typer.Option(help="Start after this log position")] = None,
+    api: Annotated[str, typer.Option(help="Service URL")] = "http://127.0.0.1:8000",
+    actor: Annotated[str | None, typer.Option(help="Only this actor (id or name)")] = None,
+    country: Annotated[str | None, typer.Option(help="Only this ISO country")] = None,
+    count: Annotated[int | None, typer.Option(help="Exit after this many messages")] = None,
+) -> None:
+    """Print view updates as they arrive, one JSON line each; reconnects and resumes."""
+    import time
+
+    import httpx
+    from httpx_sse import connect_sse
+
+    params = {k: v for k, v in {"actor": actor, "country": country}.items() if v}
+    last, printed = after, 0
+    while True:
+        headers = {"Last-Event-ID": str(last)} if last is not None else {}
+        try:
+            with (
+                httpx.Client(timeout=httpx.Timeout(10, read=None)) as client,
+                connect_sse(
+                    client, "GET", f"{api}/subscribe/{view}", params=params, headers=headers
+                ) as source,
+            ):
+                if source.response.status_code != 200:
+                    typer.echo(
+                        f"HTTP {source.response.status_code}: {source.response.read()!r}", err=True
+                    )
+                    raise typer.Exit(1)
+                for event in source.iter_sse():
+                    if event.event == "change":
+                        typer.echo(event.data)
+                        last, printed = int(event.id), printed + 1
+                        if count is not None and printed >= count:
+                            return
+                    elif event.event in ("overflow", "end"):
+                        typer.echo(f"{event.event}: resuming after {last}", err=True)
+                        break
+        except httpx.TransportError as error:
+            typer.echo(f"connection lost ({error}); resuming after {last}", err=True)
+        time.sleep(1)
+
+
 @app.command("export")
 def export_log(
     database_url: DatabaseOption = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: stdout)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout)")
+    ] = None,
 ) -> None:
     """Write the whole log as NDJSON, exactly as stored (for backup or migration)."""
     from service.migration import export_events
@@ -141,7 +223,9 @@ def export_log(
 
 @app.command("import")
 def import_log(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="NDJSON from `timeline export`")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="NDJSON from `timeline export`")
+    ],
     database_url: DatabaseOption = None,
 ) -> None:
     """Replay an export into an empty store, keeping ids, versions and order."""

@@ -41,7 +41,9 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def problems(error: ValidationError | RequestValidationError, prefix: str = "") -> list[dict[str, Any]]:
+def problems(
+    error: ValidationError | RequestValidationError, prefix: str = ""
+) -> list[dict[str, Any]]:
     found = []
     for item in error.errors():
         path = field_path(item.get("loc", ()))

@@ -27,7 +27,9 @@ _PAGE = 1_000
     responses={
         200: {
             "description": "One LoggedEvent JSON object a line, in log order.",
-            "content": {"application/x-ndjson": {"schema": {"$ref": "#/components/schemas/LoggedEvent"}}},
+            "content": {
+                "application/x-ndjson": {"schema": {"$ref": "#/components/schemas/LoggedEvent"}}
+            },
         },
         422: {"description": "Unknown event type or bad parameter."},
     },
@@ -35,40 +37,54 @@ _PAGE = 1_000
 async def read_log(
     request: Request,
     after: Annotated[int, Query(ge=0, description="Only events after this log position.")] = 0,
-    limit: Annotated[int | None, Query(ge=1, description="At most this many (default: to the end).")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, description="At most this many (default: to the end).")
+    ] = None,
     type: Annotated[list[str], Query(description=f"Event types: {', '.join(EVENT_TYPES)}")] = [],  # noqa: B006
-    report: Annotated[UUID | None, Query(description="Only this report's (or actor's) events.")] = None,
+    report: Annotated[
+        UUID | None, Query(description="Only this report's (or actor's) events.")
+    ] = None,
 ) -> StreamingResponse | OrjsonResponse:
     unknown = [t for t in type if t not in EVENT_TYPES]
     if unknown:
-        return unprocessable([{
-            "field": "type",
-            "msg": f"unknown event type {unknown[0]!r}; one of {', '.join(EVENT_TYPES)}",
-            "type": "enum",
-        }])
+        return unprocessable(
+            [
+                {
+                    "field": "type",
+                    "msg": f"unknown event type {unknown[0]!r}; one of {', '.join(EVENT_TYPES)}",
+                    "type": "enum",
+                }
+            ]
+        )
     timeline = request.app.state.timeline
     index = request.app.state.log_index
     topics = {EVENT_TYPES[t] for t in type}
 
-    def page(cursor: int, size: int) -> tuple[int, int, bytes]:
+    def page(cursor: int, wanted: int) -> tuple[int, bool, list[bytes]]:
+        """Up to `wanted` matching events after `cursor`; (new cursor, at end, lines)."""
         if report is not None:
-            found = index.notifications_of(report, after=cursor, limit=size)
+            found = index.notifications_of(report, after=cursor, limit=_PAGE)
         else:
-            found = timeline.read_log(cursor, size, type)
-        selected = [n for n in found if not topics or n.topic in topics]
-        body = b"".join(dumps(log_record(n, timeline.mapper.transcoder)) + b"\n" for n in selected)
-        return (found[-1].id if found else cursor), len(found), body
+            found = timeline.read_log(cursor, _PAGE, type)
+        lines, last = [], cursor
+        for notification in found:
+            last = notification.id
+            if not topics or notification.topic in topics:
+                lines.append(dumps(log_record(notification, timeline.mapper.transcoder)) + b"\n")
+                if len(lines) == wanted:
+                    return last, False, lines
+        return last, len(found) < _PAGE, lines
 
     async def lines() -> AsyncIterator[bytes]:
         cursor, remaining = after, limit
         while remaining is None or remaining > 0:
-            size = _PAGE if remaining is None else min(_PAGE, remaining)
-            cursor, count, body = await run_in_threadpool(page, cursor, size)
-            if body:
-                yield body
+            wanted = _PAGE if remaining is None else remaining
+            cursor, at_end, found = await run_in_threadpool(page, cursor, wanted)
+            if found:
+                yield b"".join(found)
             if remaining is not None:
-                remaining -= count
-            if count < size:
+                remaining -= len(found)
+            if at_end:
                 return
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")

@@ -3,13 +3,16 @@
 Each line keeps the stored event exactly: position, originator id and version,
 topic and the stored state (already JSON, embedded as is). Importing replays
 the lines in order through eventsourcing's recorder, so a SQLite store can move
-to PostgreSQL (or back) with nothing lost.
+to PostgreSQL (or back) with nothing lost. The target assigns positions: they
+equal the export's when the source has no gaps (SQLite never has; PostgreSQL
+can, as its sequence skips values on rollback), otherwise order is kept and
+positions are renumbered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import BinaryIO
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
 from uuid import UUID
 
 import orjson
@@ -58,26 +61,45 @@ def _stored_events(lines: Iterable[bytes]) -> Iterable[tuple[int, StoredEvent]]:
             continue
         try:
             record = orjson.loads(line)
-            yield number, StoredEvent(
-                originator_id=UUID(record["originator_id"]),
-                originator_version=int(record["originator_version"]),
-                topic=str(record["topic"]),
-                state=orjson.dumps(record["state"]),
+            yield (
+                number,
+                StoredEvent(
+                    originator_id=UUID(record["originator_id"]),
+                    originator_version=int(record["originator_version"]),
+                    topic=str(record["topic"]),
+                    state=orjson.dumps(record["state"]),
+                ),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise ImportRefusedError(f"line {number}: not an exported event ({error})") from None
 
 
 def import_events(settings: Settings, stream: BinaryIO) -> int:
+    """Append an export to a store that is empty or holds a prefix of it.
+
+    Every line is checked before anything is written, so a bad file writes
+    nothing. Events go in pages of PAGE, each one transaction; if an import is
+    interrupted, running it again resumes after the events already imported
+    (the store must hold exactly a prefix of the export, else it is refused).
+    Returns the number of events written.
+    """
+    if stream.seekable():
+        start = stream.tell()
+        for _ in _stored_events(stream):
+            pass
+        stream.seek(start)
+        lines: Iterable[bytes] = stream
+    else:
+        lines = stream.read().splitlines()
+        for _ in _stored_events(lines):
+            pass
     timeline = open_application(settings)
     try:
-        if timeline.max_position():
-            raise ImportRefusedError(
-                "the target store already holds events; import only into an empty store"
-            )
+        exported = _stored_events(lines)
+        _skip_imported_prefix(timeline, exported)
         batch: list[StoredEvent] = []
         count = 0
-        for _, stored in _stored_events(stream):
+        for _, stored in exported:
             batch.append(stored)
             if len(batch) == PAGE:
                 timeline.recorder.insert_events(batch)
@@ -89,3 +111,23 @@ def import_events(settings: Settings, stream: BinaryIO) -> int:
         return count
     finally:
         timeline.close()
+
+
+def _skip_imported_prefix(timeline: Any, exported: Iterator[tuple[int, StoredEvent]]) -> None:
+    start = 1
+    while True:
+        page = timeline.recorder.select_notifications(start, PAGE)
+        for held in page:
+            line = next(exported, None)
+            if line is None or (
+                line[1].originator_id,
+                line[1].originator_version,
+                line[1].topic,
+            ) != (held.originator_id, held.originator_version, held.topic):
+                raise ImportRefusedError(
+                    "the target store holds events that are not the start of this export; "
+                    "import only into an empty store (or one holding an earlier part of it)"
+                )
+        if len(page) < PAGE:
+            return
+        start = page[-1].id + 1

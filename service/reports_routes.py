@@ -70,7 +70,8 @@ async def _with_positions(request: Request, filings: list[Filing]) -> list[Filin
 
     def lookup() -> list[Filing]:
         return [
-            f if f.position is not None
+            f
+            if f.position is not None
             else Filing(f.report_id, f.created, index.position_of(f.report_id, 1))
             for f in filings
         ]
@@ -85,9 +86,13 @@ def _parse_line(raw: bytes, line: int | None) -> tuple[ReportIn | None, list[dic
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        return None, [{**where, "field": "body", "msg": f"not valid JSON: {error}", "type": "json_invalid"}]
+        return None, [
+            {**where, "field": "body", "msg": f"not valid JSON: {error}", "type": "json_invalid"}
+        ]
     if not isinstance(data, dict):
-        return None, [{**where, "field": "body", "msg": "expected a JSON object", "type": "model_type"}]
+        return None, [
+            {**where, "field": "body", "msg": "expected a JSON object", "type": "model_type"}
+        ]
     try:
         return ReportIn.model_validate(data), []
     except ValidationError as error:
@@ -121,8 +126,10 @@ async def file_reports(
         return await _file_batch(request, body, idempotency_key)
     if content_type not in ("application/json", ""):
         return OrjsonResponse(
-            {"detail": f"unsupported content type {content_type!r}; "
-             "send application/json or application/x-ndjson"},
+            {
+                "detail": f"unsupported content type {content_type!r}; "
+                "send application/json or application/x-ndjson"
+            },
             status_code=415,
         )
     report, found = _parse_line(body, None)
@@ -131,15 +138,27 @@ async def file_reports(
     key = report.key
     if idempotency_key is not None:
         if key is not None and key != idempotency_key.strip():
-            return unprocessable([{
-                "field": "key",
-                "msg": "differs from the Idempotency-Key header; send one or make them equal",
-                "type": "value_error",
-            }])
+            return unprocessable(
+                [
+                    {
+                        "field": "key",
+                        "msg": "differs from the Idempotency-Key header; "
+                        "send one or make them equal",
+                        "type": "value_error",
+                    }
+                ]
+            )
         key = idempotency_key.strip()
         if not key or len(key) > 200:
-            return unprocessable([{"field": "Idempotency-Key", "msg": "must be 1-200 characters",
-                                   "type": "value_error"}])
+            return unprocessable(
+                [
+                    {
+                        "field": "Idempotency-Key",
+                        "msg": "must be 1-200 characters",
+                        "type": "value_error",
+                    }
+                ]
+            )
     try:
         filing = await run_in_threadpool(_timeline(request).file_report, report.content(), key)
     except UnknownActorMentionError as error:
@@ -152,11 +171,16 @@ async def file_reports(
     )
 
 
-def _unknown_actors(error: UnknownActorMentionError, lines: list[int | None]) -> list[dict[str, Any]]:
+def _unknown_actors(
+    error: UnknownActorMentionError, lines: list[int | None]
+) -> list[dict[str, Any]]:
     return [
-        {**({"line": lines[i]} if lines[i] is not None else {}),
-         "field": f"actors.{j}.actor_id", "msg": f"{actor_id} is not a registered actor",
-         "type": "unknown_actor"}
+        {
+            **({"line": lines[i]} if lines[i] is not None else {}),
+            "field": f"actors.{j}.actor_id",
+            "msg": f"{actor_id} is not a registered actor",
+            "type": "unknown_actor",
+        }
         for i, j, actor_id in error.mentions
     ]
 
@@ -164,20 +188,28 @@ def _unknown_actors(error: UnknownActorMentionError, lines: list[int | None]) ->
 async def _file_batch(request: Request, body: bytes, idempotency_key: str | None) -> OrjsonResponse:
     limit = request.app.state.settings.max_batch_reports
     if idempotency_key is not None:
-        return unprocessable([{
-            "field": "Idempotency-Key",
-            "msg": "applies to single reports; give each NDJSON line its own key",
-            "type": "value_error",
-        }])
+        return unprocessable(
+            [
+                {
+                    "field": "Idempotency-Key",
+                    "msg": "applies to single reports; give each NDJSON line its own key",
+                    "type": "value_error",
+                }
+            ]
+        )
     lines = [(n, raw) for n, raw in enumerate(body.split(b"\n"), start=1) if raw.strip()]
     if not lines:
         return unprocessable([{"field": "body", "msg": "empty batch", "type": "missing"}])
     if len(lines) > limit:
-        return unprocessable([{
-            "field": "body",
-            "msg": f"batch has {len(lines)} reports; at most {limit} per request",
-            "type": "too_long",
-        }])
+        return unprocessable(
+            [
+                {
+                    "field": "body",
+                    "msg": f"batch has {len(lines)} reports; at most {limit} per request",
+                    "type": "too_long",
+                }
+            ]
+        )
     reports: list[tuple[int, ReportIn]] = []
     found: list[dict[str, Any]] = []
     for line, raw in lines:
@@ -195,10 +227,17 @@ async def _file_batch(request: Request, body: bytes, idempotency_key: str | None
         return unprocessable(_unknown_actors(error, [line for line, _ in reports]))
     except BatchConflictError as error:
         return OrjsonResponse(
-            {"detail": [
-                {"line": reports[index][0], "field": "key", "msg": str(conflict), "type": "conflict"}
-                for index, conflict in error.conflicts
-            ]},
+            {
+                "detail": [
+                    {
+                        "line": reports[index][0],
+                        "field": "key",
+                        "msg": str(conflict),
+                        "type": "conflict",
+                    }
+                    for index, conflict in error.conflicts
+                ]
+            },
             status_code=409,
         )
     filings = await _with_positions(request, filings)
@@ -216,9 +255,15 @@ async def _file_batch(request: Request, body: bytes, idempotency_key: str | None
     )
 
 
-@router.post("/reports/{report_id}/corrections", status_code=201, response_model=Changed,
-             responses={404: {}, 409: {"description": "Retracted, or not at expected_version."}})
-async def correct_report(report_id: UUID, correction: CorrectionIn, request: Request) -> OrjsonResponse:
+@router.post(
+    "/reports/{report_id}/corrections",
+    status_code=201,
+    response_model=Changed,
+    responses={404: {}, 409: {"description": "Retracted, or not at expected_version."}},
+)
+async def correct_report(
+    report_id: UUID, correction: CorrectionIn, request: Request
+) -> OrjsonResponse:
     """Replace some fields of a report; the old values stay in its history."""
     try:
         change = await run_in_threadpool(
@@ -236,9 +281,15 @@ async def correct_report(report_id: UUID, correction: CorrectionIn, request: Req
     )
 
 
-@router.post("/reports/{report_id}/retraction", status_code=201, response_model=Changed,
-             responses={404: {}, 409: {"description": "Already retracted, or version mismatch."}})
-async def retract_report(report_id: UUID, retraction: RetractionIn, request: Request) -> OrjsonResponse:
+@router.post(
+    "/reports/{report_id}/retraction",
+    status_code=201,
+    response_model=Changed,
+    responses={404: {}, 409: {"description": "Already retracted, or version mismatch."}},
+)
+async def retract_report(
+    report_id: UUID, retraction: RetractionIn, request: Request
+) -> OrjsonResponse:
     """Withdraw a report. It stays in the log and in its history, marked retracted."""
     change = await run_in_threadpool(
         _timeline(request).retract_report,
@@ -256,7 +307,9 @@ async def retract_report(report_id: UUID, retraction: RetractionIn, request: Req
 async def get_report(
     report_id: UUID,
     request: Request,
-    version: Annotated[int | None, Query(ge=1, description="The report as it stood at this version.")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, description="The report as it stood at this version.")
+    ] = None,
 ) -> OrjsonResponse:
     """The report as it stands now (or at `version`) and its whole event history."""
     timeline = _timeline(request)
@@ -264,7 +317,9 @@ async def get_report(
 
     def read() -> dict[str, Any]:
         report = timeline.get_report(report_id, version=version)
-        history = [log_record(n, timeline.mapper.transcoder) for n in index.notifications_of(report_id)]
+        history = [
+            log_record(n, timeline.mapper.transcoder) for n in index.notifications_of(report_id)
+        ]
         return {
             "id": report.id,
             "version": report.version,

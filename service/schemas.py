@@ -16,7 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_mod
 from domain.values import ActorCategory, Alias, Name, ReportContent, Text
 
 IdempotencyKey = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$"
+    ),
 ]
 
 SEED_EXAMPLE: dict[str, Any] = {
@@ -32,7 +35,9 @@ class ReportIn(ReportContent):
         default=None, description="Client key: the same key always maps to one report."
     )
 
-    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"example": SEED_EXAMPLE})
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_extra={"example": SEED_EXAMPLE}
+    )
 
     def content(self) -> ReportContent:
         # Already validated: copy the fields across without validating twice.
@@ -172,7 +177,8 @@ class ActorIn(BaseModel):
                     {"name": "Popular Mobilization Forces", "language": "en"},
                     {"name": "PMF", "language": "en"},
                 ],
-                "description": "coalition d'anciens paramilitaires rassemblant des factions pro-Iran",
+                "description": "coalition d'anciens paramilitaires "
+                "rassemblant des factions pro-Iran",
             }
         },
     )

@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     run_projections: bool = Field(
         default=True, description="Run the view runners in this process (one per view)"
     )
+    sse_heartbeat_seconds: float = Field(default=15, gt=0, description="SSE comment pings")
+    sse_send_timeout_seconds: float = Field(
+        default=10, gt=0, description="Drop a subscriber whose socket blocks this long"
+    )
+    subscriber_buffer: int = Field(default=1_000, ge=1, description="Messages queued per client")
+    max_subscribers: int = Field(default=1_000, ge=1, description="Per process; 503 beyond")
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)

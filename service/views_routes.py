@@ -58,11 +58,16 @@ async def read_view(
     try:
         as_of_position, as_of_time = _parse_as_of(as_of)
     except ValueError:
-        return unprocessable([{
-            "field": "as_of",
-            "msg": "a log position (digits) or an ISO 8601 instant such as 2024-02-03T00:00:00Z",
-            "type": "value_error",
-        }])
+        return unprocessable(
+            [
+                {
+                    "field": "as_of",
+                    "msg": "a log position (digits) or an ISO 8601 instant "
+                    "such as 2024-02-03T00:00:00Z",
+                    "type": "value_error",
+                }
+            ]
+        )
     projections = request.app.state.projections
     wanted = max(min_position or 0, as_of_position or 0)
     if wanted:
@@ -96,8 +101,12 @@ async def timeline(
     request: Request,
     as_of: AsOf = None,
     min_position: MinPosition = None,
-    start: Annotated[date | None, Query(alias="from", description="Incidents ending on or after")] = None,
-    end: Annotated[date | None, Query(alias="to", description="Incidents starting on or before")] = None,
+    start: Annotated[
+        date | None, Query(alias="from", description="Incidents ending on or after")
+    ] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="Incidents starting on or before")
+    ] = None,
     country: Annotated[str | None, Query(description="ISO alpha-2, e.g. IQ")] = None,
     actor: Annotated[str | None, Query(description="Actor id or any of its names")] = None,
     kind: Annotated[str | None, Query(description="Report kind present in the incident")] = None,
@@ -110,11 +119,16 @@ async def timeline(
         if actor:
             actor_ids = _actor_ids(view, db_cursor, actor, position)
         entries, next_cursor = view.entries(
-            db_cursor, position,
+            db_cursor,
+            position,
             start=start.isoformat() if start else None,
             end=end.isoformat() if end else None,
             country=country.upper() if country else None,
-            actor_ids=actor_ids, kind=kind, min_level=min_level, after=cursor, limit=limit,
+            actor_ids=actor_ids,
+            kind=kind,
+            min_level=min_level,
+            after=cursor,
+            limit=limit,
         )
         return {"levels": list(LEVELS), "entries": entries, "next": next_cursor}
 
@@ -130,8 +144,9 @@ def _actor_ids(view: Any, cursor: Any, actor: str, position: int | None) -> set[
 
 
 @router.get("/timeline/weekly", summary="Incidents and highest escalation level per week")
-async def weekly(request: Request, as_of: AsOf = None, min_position: MinPosition = None
-                 ) -> OrjsonResponse:
+async def weekly(
+    request: Request, as_of: AsOf = None, min_position: MinPosition = None
+) -> OrjsonResponse:
     def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
         series = view.weekly(cursor, position)
         for week in series:
@@ -143,8 +158,9 @@ async def weekly(request: Request, as_of: AsOf = None, min_position: MinPosition
 
 
 @router.get("/incidents/{incident}", summary="One timeline entry with all its sources")
-async def incident(incident: str, request: Request, as_of: AsOf = None,
-                   min_position: MinPosition = None) -> OrjsonResponse:
+async def incident(
+    incident: str, request: Request, as_of: AsOf = None, min_position: MinPosition = None
+) -> OrjsonResponse:
     def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
         entry = view.entry(cursor, position, incident)
         return None if entry is None else {"entry": entry}
@@ -153,8 +169,9 @@ async def incident(incident: str, request: Request, as_of: AsOf = None,
 
 
 @router.get("/contradictions", summary="Sources that disagree, and responses dated before causes")
-async def contradictions(request: Request, as_of: AsOf = None, min_position: MinPosition = None
-                         ) -> OrjsonResponse:
+async def contradictions(
+    request: Request, as_of: AsOf = None, min_position: MinPosition = None
+) -> OrjsonResponse:
     def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
         return {"contradictions": view.contradictions(cursor, position)}
 
@@ -173,8 +190,9 @@ async def tally(
     since = start or date.fromisoformat(settings.tally_start)
 
     def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
-        return view.tally(cursor, position, start=since, target=settings.tally_target,
-                          group_by=group_by)
+        return view.tally(
+            cursor, position, start=since, target=settings.tally_target, group_by=group_by
+        )
 
     return await read_view(request, "tally", as_of, min_position, query)
 
@@ -185,8 +203,9 @@ async def actor_history(
     request: Request,
     as_of: AsOf = None,
     min_position: MinPosition = None,
-    rollup: Annotated[bool, Query(description="Include actors within it (Quds Force in IRGC)")]
-    = False,
+    rollup: Annotated[
+        bool, Query(description="Include actors within it (Quds Force in IRGC)")
+    ] = False,
 ) -> OrjsonResponse:
     def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
         return view.history(cursor, position, str(actor_id), rollup)

@@ -16,7 +16,6 @@ EXAMPLES = ROOT / "examples"
 NDJSON = {"content-type": "application/x-ndjson"}
 
 
-
 def _actors() -> list[dict[str, Any]]:
     return [obj for _, obj in read_objects(EXAMPLES / "actors.ndjson")]
 
@@ -42,8 +41,6 @@ def _post_actors(client) -> dict[str, dict[str, Any]]:
         assert answer.status_code == 201, answer.text
         registered[actor["name"]] = answer.json()
     return registered
-
-
 
 
 def post_seed(client) -> int:

@@ -8,7 +8,6 @@ contradicts itself, comes back out of the service as said.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -87,12 +86,14 @@ def test_the_tally_keeps_its_lower_bound(client, seeded):
     tallies = [c for c in _content_by_key(client).values() if c["kind"] == "tally"]
     assert len(tallies) == 1
     (tally,) = tallies
-    assert tally["counts"] == [{
-        "value": 165,
-        "qualifier": "at_least",
-        "counted": "attacks",
-        "wording": "plus de 165 frappes de drones et tirs de roquettes",
-    }]
+    assert tally["counts"] == [
+        {
+            "value": 165,
+            "qualifier": "at_least",
+            "counted": "attacks",
+            "wording": "plus de 165 frappes de drones et tirs de roquettes",
+        }
+    ]
     assert tally["when"]["earliest"] == "2023-10-11"
     assert tally["when"]["latest"] == "2024-02-02"
     assert tally["when"]["wording"] == "Depuis la mi-octobre"
@@ -155,21 +156,26 @@ def test_anonymous_sources_are_anonymous(client, seeded):
         {"value": 1, "qualifier": "at_least", "counted": "wounded", "wording": "des blessés"}
     ]
     # Biden is named, so not anonymous.
-    assert all(not c["source"]["anonymous"] for c in contents.values()
-               if c["source"]["speaker"] == "Joe Biden")
+    assert all(
+        not c["source"]["anonymous"]
+        for c in contents.values()
+        if c["source"]["speaker"] == "Joe Biden"
+    )
 
 
 def test_the_jordan_attack_and_what_answers_it(client, seeded):
     contents = _content_by_key(client)
-    attack = [c for c in contents.values()
-              if c["incident_key"] == JORDAN and c["kind"] == "attack"]
+    attack = [c for c in contents.values() if c["incident_key"] == JORDAN and c["kind"] == "attack"]
     assert len(attack) == 1
     assert attack[0]["when"]["earliest"] == "2024-01-21"
     assert attack[0]["when"]["latest"] == "2024-01-31"
     assert attack[0]["when"]["wording"] == "fin janvier"
     assert attack[0]["places"][0]["country"] == "JO"
     assert attack[0]["counts"][0] == {
-        "value": 3, "qualifier": "exact", "counted": "killed", "wording": "trois soldats"
+        "value": 3,
+        "qualifier": "exact",
+        "counted": "killed",
+        "wording": "trois soldats",
     }
     denials = [c for c in contents.values() if c["kind"] == "denial"]
     assert denials and all(c["responds_to"] == JORDAN for c in denials)

@@ -27,13 +27,37 @@ from service.settings import Settings
 from service.storage import open_application, open_views
 from tests.conftest import POSTGRES_URL, require_postgres
 
-NAMES = ["Centcom", "US Central Command", "Hachd al-Chaabi", "PMF", "force Quds",
-         "Quds Force", "IRGC", "United States", "soldats américains", "Iran"]
-ACTORS = [("United States", "state"), ("US forces", "state_force"), ("IRGC", "state_force"),
-          ("Quds Force", "state_force"), ("Hachd al-Chaabi", "state_backed"), ("Iran", "state")]
+NAMES = [
+    "Centcom",
+    "US Central Command",
+    "Hachd al-Chaabi",
+    "PMF",
+    "force Quds",
+    "Quds Force",
+    "IRGC",
+    "United States",
+    "soldats américains",
+    "Iran",
+]
+ACTORS = [
+    ("United States", "state"),
+    ("US forces", "state_force"),
+    ("IRGC", "state_force"),
+    ("Quds Force", "state_force"),
+    ("Hachd al-Chaabi", "state_backed"),
+    ("Iran", "state"),
+]
 INCIDENTS = ["a", "b", "c", None]
-KINDS = ["attack", "strike", "casualties", "statement", "threat", "denial",
-         "claim_of_responsibility", "tally"]
+KINDS = [
+    "attack",
+    "strike",
+    "casualties",
+    "statement",
+    "threat",
+    "denial",
+    "claim_of_responsibility",
+    "tally",
+]
 ROLES = ["perpetrator", "target", "claimant", "denier", "speaker", "affected"]
 START = date(2023, 10, 1)
 
@@ -46,15 +70,34 @@ def contents(draw) -> dict[str, Any]:
     responds = draw(st.sampled_from(INCIDENTS))
     return {
         "kind": draw(st.sampled_from(KINDS)),
-        "when": {"earliest": earliest.isoformat(), "latest": latest.isoformat(),
-                 "approximate": draw(st.booleans())},
-        "actors": [{"name": n, "role": r} for n, r in draw(st.lists(
-            st.tuples(st.sampled_from(NAMES), st.sampled_from(ROLES)), max_size=3))],
-        "counts": [{"value": v, "qualifier": q, "counted": c} for v, q, c in draw(st.lists(
-            st.tuples(st.integers(0, 200), st.sampled_from(["exact", "at_least", "at_most", "about"]),
-                      st.sampled_from(["killed", "wounded", "attacks", "sites"])), max_size=2))],
-        "places": [{"name": c, "country": c} for c in draw(st.lists(
-            st.sampled_from(["IQ", "SY", "JO"]), max_size=2, unique=True))],
+        "when": {
+            "earliest": earliest.isoformat(),
+            "latest": latest.isoformat(),
+            "approximate": draw(st.booleans()),
+        },
+        "actors": [
+            {"name": n, "role": r}
+            for n, r in draw(
+                st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(ROLES)), max_size=3)
+            )
+        ],
+        "counts": [
+            {"value": v, "qualifier": q, "counted": c}
+            for v, q, c in draw(
+                st.lists(
+                    st.tuples(
+                        st.integers(0, 200),
+                        st.sampled_from(["exact", "at_least", "at_most", "about"]),
+                        st.sampled_from(["killed", "wounded", "attacks", "sites"]),
+                    ),
+                    max_size=2,
+                )
+            )
+        ],
+        "places": [
+            {"name": c, "country": c}
+            for c in draw(st.lists(st.sampled_from(["IQ", "SY", "JO"]), max_size=2, unique=True))
+        ],
         "source": {"outlet": draw(st.sampled_from(["AFP", "Reuters"])), "language": "fr"},
         "incident_key": incident,
         "responds_to": responds if responds != incident else None,
@@ -63,18 +106,26 @@ def contents(draw) -> dict[str, Any]:
 
 FILE = st.tuples(st.just("file"), contents())
 CORRECT = st.tuples(
-    st.just("correct"), st.integers(0, 50), contents(),
+    st.just("correct"),
+    st.integers(0, 50),
+    contents(),
     st.sets(st.sampled_from(["when", "incident_key", "actors", "counts", "kind"]), min_size=1),
 )
 operations = st.lists(
     st.one_of(
-        FILE, FILE, FILE, FILE, CORRECT, CORRECT,
+        FILE,
+        FILE,
+        FILE,
+        FILE,
+        CORRECT,
+        CORRECT,
         st.tuples(st.just("retract"), st.integers(0, 50)),
         st.tuples(st.just("actor"), st.integers(0, len(ACTORS) - 1)),
         st.tuples(st.just("actor"), st.integers(0, len(ACTORS) - 1)),
         st.tuples(st.just("alias"), st.integers(0, len(ACTORS) - 1), st.sampled_from(NAMES)),
-        st.tuples(st.just("parent"), st.integers(0, len(ACTORS) - 1),
-                  st.integers(0, len(ACTORS) - 1)),
+        st.tuples(
+            st.just("parent"), st.integers(0, len(ACTORS) - 1), st.integers(0, len(ACTORS) - 1)
+        ),
         st.tuples(st.just("catch_up"), st.integers(1, 7)),
         st.tuples(st.just("crash"), st.integers(1, 7)),
     ),
@@ -96,8 +147,10 @@ def _run(timeline: Any, views: Any, ops: list[tuple[Any, ...]]) -> None:
                 merged = {**report.content.model_dump(mode="json"), **{f: op[2][f] for f in op[3]}}
                 if merged.get("responds_to") and merged["responds_to"] == merged["incident_key"]:
                     merged["responds_to"] = None
-                changes = {f: getattr(ReportContent.model_validate(merged), f)
-                           for f in (*op[3], "responds_to")}
+                changes = {
+                    f: getattr(ReportContent.model_validate(merged), f)
+                    for f in (*op[3], "responds_to")
+                }
                 timeline.correct_report(target, changes, "property test")
             elif op[0] == "retract" and reports:
                 timeline.retract_report(reports[op[1] % len(reports)], "property test")
@@ -125,8 +178,14 @@ def _crash_mid_batch(timeline: Any, views: Any, batch: int) -> None:
         original = cls.apply
         seen = {"n": 0}
 
-        def failing(self: Any, cursor: Any, event: Any, position: int, _o: Any = original,
-                    _s: dict[str, int] = seen) -> None:
+        def failing(
+            self: Any,
+            cursor: Any,
+            event: Any,
+            position: int,
+            _o: Any = original,
+            _s: dict[str, int] = seen,
+        ) -> None:
             _s["n"] += 1
             _o(self, cursor, event, position)
             if _s["n"] == batch:
@@ -156,11 +215,16 @@ def _answers(view: Any, cursor: Any, as_of: int | None) -> dict[str, Any]:
             "iraq": view.entries(cursor, as_of, country="IQ", limit=1000)[0],
         }
     if view.name == "tally":
-        return {g: view.tally(cursor, as_of, start=START, target="United States", group_by=g)
-                for g in ("day", "week", "country", "claimant")}
+        return {
+            g: view.tally(cursor, as_of, start=START, target="United States", group_by=g)
+            for g in ("day", "week", "country", "claimant")
+        }
     actors = view.actor_tree(cursor, as_of)
-    return {a: view.history(cursor, as_of, a, rollup) for a in sorted(actors)
-            for rollup in (False, True)}
+    return {
+        a: view.history(cursor, as_of, a, rollup)
+        for a in sorted(actors)
+        for rollup in (False, True)
+    }
 
 
 def _check(timeline: Any, views: Any) -> None:
@@ -189,8 +253,12 @@ def _check(timeline: Any, views: Any) -> None:
                 replayed.drop_tables(cursor)
 
 
-PROPERTY = settings(max_examples=15, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROPERTY = settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @PROPERTY

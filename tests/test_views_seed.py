@@ -45,8 +45,10 @@ def test_timeline_runs_from_7_october_to_the_february_strikes(client, seeded):
 
     jordan = keyed[JORDAN]
     assert jordan["when"]["earliest"] == "2024-01-21" and jordan["when"]["latest"] == "2024-01-31"
-    assert {"counted": "killed", "qualifier": "exact", "value": 3} == {
-        k: jordan["counts"][0][k] for k in ("counted", "qualifier", "value")
+    assert {k: jordan["counts"][0][k] for k in ("counted", "qualifier", "value")} == {
+        "counted": "killed",
+        "qualifier": "exact",
+        "value": 3,
     }
     assert jordan["level_name"] == "attack_with_casualties"
     assert "JO" in jordan["countries"]
@@ -70,13 +72,12 @@ def test_denial_and_biden_statement_are_on_the_timeline(client, seeded):
     entries = _get(client, "/timeline", seeded)["entries"]
     denials = [e for e in entries if e["kind"] == "denial"]
     assert any(JORDAN in e["responds_to"] for e in denials)
-    assert any(
-        a["name"] == "Iran" and "denier" in a["roles"] for e in denials for a in e["actors"]
-    )
+    assert any(a["name"] == "Iran" and "denier" in a["roles"] for e in denials for a in e["actors"])
     spoken = [e for e in entries if e["kind"] in ("statement", "threat")]
     assert any(
         s["speaker"] == "Joe Biden" or "Biden" in (s["speaker"] or "")
-        for e in spoken for s in e["sources"]
+        for e in spoken
+        for s in e["sources"]
     )
 
 
@@ -163,12 +164,15 @@ def test_janvier_fevrier_contradiction_is_listed(client, seeded):
 
 def test_alias_added_later_is_followed_and_as_of_shows_before(client, seeded):
     hachd = _actor_id(client, "Hachd al-Chaabi")
-    filed = client.post("/reports", json={
-        "kind": "statement",
-        "when": "2024-02-03",
-        "actors": [{"name": "Kataeb al-Hachd", "role": "speaker"}],
-        "source": {"outlet": "AFP", "language": "fr"},
-    })
+    filed = client.post(
+        "/reports",
+        json={
+            "kind": "statement",
+            "when": "2024-02-03",
+            "actors": [{"name": "Kataeb al-Hachd", "role": "speaker"}],
+            "source": {"outlet": "AFP", "language": "fr"},
+        },
+    )
     assert filed.status_code == 201
     before = _get(client, f"/actors/{hachd}/history", filed.json()["position"])
     assert filed.json()["id"] not in {a["report"] for a in before["appearances"]}
@@ -183,10 +187,13 @@ def test_alias_added_later_is_followed_and_as_of_shows_before(client, seeded):
 def test_retraction_and_correction_show_in_the_entry(client, seeded):
     entry = _get(client, f"/incidents/{JORDAN}", seeded)["entry"]
     report = entry["sources"][0]["report"]
-    corrected = client.post(f"/reports/{report}/corrections", json={
-        "changes": {"counts": [{"value": 4, "qualifier": "exact", "counted": "killed"}]},
-        "reason": "test correction",
-    })
+    corrected = client.post(
+        f"/reports/{report}/corrections",
+        json={
+            "changes": {"counts": [{"value": 4, "qualifier": "exact", "counted": "killed"}]},
+            "reason": "test correction",
+        },
+    )
     assert corrected.status_code == 201
     entry = _get(client, f"/incidents/{JORDAN}", corrected.json()["position"])["entry"]
     assert entry["corrections"][0]["reason"] == "test correction"

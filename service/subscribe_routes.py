@@ -1,0 +1,186 @@
+"""Live view updates over Server-Sent Events and WebSocket.
+
+One message per log position that changed the view (after the subscriber's
+filter), with the position as the SSE `id`. Resume with `Last-Event-ID` or
+`?after=N`: missed changes first, then live ones, no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
+from sse_starlette.sse import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+
+from projections.facts import descendants
+from service.responses import OrjsonResponse, dumps
+from service.subscriptions import OVERFLOW, SHUTDOWN, Broker, Subscriber
+
+router = APIRouter(tags=["subscriptions"])
+
+ViewName = Literal["timeline", "tally", "actor_history"]
+After = Annotated[
+    int | None,
+    Query(ge=0, description="Resume after this log position (default: from now on)."),
+]
+Actor = Annotated[str | None, Query(description="Only changes about this actor (id or name)")]
+Country = Annotated[str | None, Query(description="Only changes in this ISO country (IQ)")]
+Kind = Annotated[str | None, Query(description="timeline: only incidents with this kind")]
+Rollup = Annotated[bool, Query(description="With `actor`: include actors within it")]
+
+
+async def _filters(
+    request: Request, actor: str | None, country: str | None, kind: str | None, rollup: bool
+) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    if country:
+        filters["country"] = country.upper()
+    if kind:
+        filters["kind"] = kind
+    if actor:
+
+        def resolve() -> set[str]:
+            with request.app.state.projections.read("timeline") as (view, cursor, _):
+                try:
+                    actor_id: str | None = str(UUID(actor))
+                except ValueError:
+                    actor_id = view.resolve_name(cursor, actor, None)
+                if actor_id is None:
+                    return set()
+                if not rollup:
+                    return {actor_id}
+                return descendants(view.actor_tree(cursor, None), actor_id)
+
+        filters["actors"] = await run_in_threadpool(resolve)
+    return filters
+
+
+def _start(broker: Broker, view: str, after: int | None, last_event_id: str | None) -> int:
+    if after is not None:
+        return after
+    if last_event_id and last_event_id.strip().isdigit():
+        return int(last_event_id.strip())
+    return broker.projections.clock.position(view)
+
+
+def _full(request: Request) -> OrjsonResponse | None:
+    broker: Broker = request.app.state.broker
+    if broker.count() >= broker.max_subscribers:
+        return OrjsonResponse(
+            {"detail": f"this process already serves {broker.max_subscribers} subscribers"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    return None
+
+
+async def _messages(broker: Broker, subscriber: Subscriber, after: int) -> AsyncIterator[Any]:
+    """(kind, payload) pairs: change messages, then possibly overflow or end."""
+    last = after
+    try:
+        async for item in broker.stream(subscriber, after):
+            if item == OVERFLOW:
+                yield "overflow", {"detail": "subscriber fell behind; resume", "after": last}
+                return
+            if item == SHUTDOWN:
+                yield "end", {"detail": "server shutting down; resume", "after": last}
+                return
+            last = item["position"]
+            yield "change", item
+    finally:
+        broker.unsubscribe(subscriber)
+
+
+@router.get(
+    "/subscribe/{view}",
+    summary="Server-Sent Events: one message per log position that changed the view",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, 503: {}},
+)
+async def subscribe_sse(
+    view: ViewName,
+    request: Request,
+    after: After = None,
+    last_event_id: Annotated[str | None, Header(description="Standard SSE resume")] = None,
+    actor: Actor = None,
+    country: Country = None,
+    kind: Kind = None,
+    rollup: Rollup = False,
+) -> Any:
+    if (refusal := _full(request)) is not None:
+        return refusal
+    broker: Broker = request.app.state.broker
+    settings = request.app.state.settings
+    filters = await _filters(request, actor, country, kind, rollup)
+    start = _start(broker, view, after, last_event_id)
+    subscriber = broker.subscribe(view, filters)
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        async for event, payload in _messages(broker, subscriber, start):
+            data = dumps(payload).decode()
+            if event == "change":
+                yield ServerSentEvent(id=str(payload["position"]), event="change", data=data)
+            else:
+                yield ServerSentEvent(event=event, data=data)
+
+    return EventSourceResponse(
+        events(),
+        ping=settings.sse_heartbeat_seconds,
+        send_timeout=settings.sse_send_timeout_seconds,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.websocket("/ws/{view}")
+async def subscribe_ws(
+    websocket: WebSocket,
+    view: str,
+    after: int | None = None,
+    actor: str | None = None,
+    country: str | None = None,
+    kind: str | None = None,
+    rollup: bool = False,
+) -> None:
+    """The same messages as /subscribe/{view}, one JSON text frame each:
+    `{"event": "change", "id": 57, "data": {...}}`, then `overflow` or `end`."""
+    await websocket.accept()
+    broker: Broker = websocket.app.state.broker
+    if view not in ("timeline", "tally", "actor_history"):
+        await websocket.close(code=1008, reason=f"unknown view {view!r}")
+        return
+    if broker.count() >= broker.max_subscribers:
+        await websocket.close(code=1013, reason="too many subscribers; retry later")
+        return
+    filters = await _filters(websocket, actor, country, kind, rollup)  # type: ignore[arg-type]
+    subscriber = broker.subscribe(view, filters)
+    start = _start(broker, view, after, None)
+
+    async def send() -> None:
+        async for event, payload in _messages(broker, subscriber, start):
+            frame = {"event": event, "data": payload}
+            if event == "change":
+                frame["id"] = payload["position"]
+            await websocket.send_text(dumps(frame).decode())
+            if event != "change":
+                await websocket.close(code=1013 if event == "overflow" else 1001)
+                return
+
+    async def receive() -> None:  # notices the client leaving while nothing is sent
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+
+    tasks = [asyncio.ensure_future(send()), asyncio.ensure_future(receive())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        broker.unsubscribe(subscriber)

@@ -1,0 +1,197 @@
+"""Live subscriptions end to end: real uvicorn processes, real SSE and WebSocket clients."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import uuid
+
+import httpx
+import psycopg
+import pytest
+from websockets.sync.client import connect as ws_connect
+
+from tests.conftest import POSTGRES_URL, require_postgres
+from tests.servers import TIMELINE, Collector, Process, file, free_port, report, running
+
+pytestmark = pytest.mark.timeout(180)
+
+FAST = {
+    "TIMELINE_SSE_HEARTBEAT_SECONDS": "0.5",
+    "TIMELINE_SSE_SEND_TIMEOUT_SECONDS": "2",
+}
+
+
+def sqlite_env(tmp_path, **extra: str) -> dict[str, str]:
+    return {"TIMELINE_DATABASE_URL": f"sqlite:///{tmp_path}/timeline.sqlite3", **FAST, **extra}
+
+
+def test_updates_arrive_and_resume_without_gap_or_duplicate_across_restart(tmp_path):
+    env = sqlite_env(tmp_path)
+    server = Process(["serve"], env, free_port())
+    with running(server):
+        live = Collector(server.url, after=0).start()
+        first = file(server.url, [report(day) for day in range(5)])
+        assert live.wait_for(set(first)), (live.ids, live.error)
+        live.stop()
+        assert live.events.count("change") == len(live.ids) == len(set(live.ids))
+        last_seen = max(live.ids)
+        missed = file(server.url, [report(day) for day in range(5, 8)])
+    # The server restarts; the subscriber comes back with its last id.
+    server = Process(["serve"], env, free_port())
+    with running(server):
+        resumed = Collector(server.url).start(last_event_id=last_seen)
+        assert resumed.wait_for(set(missed)), (resumed.ids, resumed.error)
+        later = file(server.url, [report(day) for day in range(8, 10)])
+        assert resumed.wait_for(set(later)), (resumed.ids, resumed.error)
+        resumed.stop()
+    assert resumed.ids == sorted(set(missed + later))  # nothing twice, nothing missing
+    assert all(m["changes"][0]["table"] == "incidents" for m in resumed.messages)
+
+
+def test_filter_by_country_and_by_actor_name(tmp_path):
+    server = Process(["serve"], sqlite_env(tmp_path), free_port())
+    with running(server):
+        jordan = Collector(server.url, after=0, country="JO").start()
+        httpx.post(
+            f"{server.url}/actors",
+            json={"name": "US forces", "aliases": [{"name": "soldats américains"}]},
+        )
+        by_actor = Collector(server.url, after=0, actor="US forces").start()
+        positions = file(server.url, [report(1, "IQ"), report(2, "JO"), report(3, "SY")])
+        assert jordan.wait_for({positions[1]})
+        assert by_actor.wait_for(set(positions))
+        time.sleep(0.5)
+        jordan.stop()
+        by_actor.stop()
+    assert jordan.ids == [positions[1]]
+    assert all("JO" in c["doc"]["countries"] for m in jordan.messages for c in m["changes"])
+
+
+def test_a_stuck_subscriber_does_not_delay_another(tmp_path):
+    env = sqlite_env(tmp_path, TIMELINE_SUBSCRIBER_BUFFER="60")
+    server = Process(["serve"], env, free_port())
+    with running(server):
+        stuck = socket.socket()
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.connect(("127.0.0.1", server.port))
+        stuck.sendall(b"GET /subscribe/timeline?after=0 HTTP/1.1\r\nHost: x\r\n\r\n")
+        reader = Collector(server.url, after=0).start()
+        filed: list[int] = []
+        started = time.monotonic()
+        # ~7 MB in all: more than the kernel (up to 4 MB) and the server buffer hold.
+        bulky = "x" * 4_000
+        for batch in range(30):
+            filed += file(server.url, [report(batch * 50 + n, excerpt=bulky) for n in range(50)])
+        assert reader.wait_for(set(filed), timeout=60), (len(reader.ids), reader.events[-3:])
+        elapsed = time.monotonic() - started
+        reader.stop()
+        assert reader.ids == sorted(filed)
+        assert elapsed < 60
+        # The stuck one was dropped (told so, if it ever reads): its stream ends short.
+        stuck.settimeout(5)
+        received, ended, deadline = b"", False, time.monotonic() + 30
+        while time.monotonic() < deadline:
+            chunk = stuck.recv(1 << 20)
+            if not chunk:
+                ended = True
+                break
+            received += chunk
+        stuck.close()
+        assert ended, "the stuck subscriber was never dropped"
+        assert received.startswith(b"HTTP/1.1 200")
+        assert b"event: overflow" in received or received.count(b"event: change") < len(filed)
+        assert httpx.get(f"{server.url}/readyz").status_code == 200
+
+
+def test_websocket_gets_the_same_messages(tmp_path):
+    server = Process(["serve"], sqlite_env(tmp_path), free_port())
+    with running(server):
+        positions = file(server.url, [report(1), report(2)])
+        with ws_connect(f"ws://127.0.0.1:{server.port}/ws/timeline?after=0") as ws:
+            frames = [json.loads(ws.recv(timeout=10)) for _ in positions]
+            more = file(server.url, [report(3)])
+            frames.append(json.loads(ws.recv(timeout=10)))
+    assert [f["id"] for f in frames] == positions + more
+    assert all(f["event"] == "change" and f["data"]["view"] == "timeline" for f in frames)
+
+
+def test_cli_subscribe_prints_updates(tmp_path):
+    server = Process(["serve"], sqlite_env(tmp_path), free_port())
+    with running(server):
+        positions = file(server.url, [report(1), report(2)])
+        printed = subprocess.run(
+            [
+                *TIMELINE,
+                "subscribe",
+                "timeline",
+                "--after",
+                "0",
+                "--count",
+                "2",
+                "--api",
+                server.url,
+            ],
+            capture_output=True,
+            timeout=30,
+            check=True,
+        )
+    lines = [json.loads(line) for line in printed.stdout.splitlines()]
+    assert [line["position"] for line in lines] == positions
+
+
+def test_unknown_view_is_refused(tmp_path):
+    server = Process(["serve"], sqlite_env(tmp_path), free_port())
+    with running(server):
+        assert httpx.get(f"{server.url}/subscribe/nope").status_code == 422
+
+
+@pytest.fixture
+def postgres_schema():
+    require_postgres()
+    schema = f"subs_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield schema
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_postgres_runner_failover_delivers_every_update_exactly_once(postgres_schema):
+    env = {
+        "TIMELINE_DATABASE_URL": POSTGRES_URL,
+        "TIMELINE_POSTGRES_SCHEMA": postgres_schema,
+        "TIMELINE_POSTGRES_POOL_SIZE": "4",
+        "TIMELINE_VIEWS_POOL_SIZE": "5",
+        **FAST,
+    }
+    api_env = {**env, "TIMELINE_RUN_PROJECTIONS": "false"}
+    runner, standby = Process(["project"], env), Process(["project"], env)
+    one, two = Process(["serve"], api_env, free_port()), Process(["serve"], api_env, free_port())
+    with running(runner):
+        time.sleep(2)  # the first runner takes every view's lock
+        with running(standby, one, two):
+            subscribers = [Collector(api.url, after=0).start() for api in (one, two)]
+            filed = file(one.url, [report(n) for n in range(10)])
+            filed += file(two.url, [report(n) for n in range(10, 20)])
+            for subscriber in subscribers:
+                assert subscriber.wait_for(set(filed)), (subscriber.ids, subscriber.error)
+            runner.kill()  # SIGKILL: no goodbye, its locks go with its connections
+            killed_at = time.monotonic()
+            after_kill = file(one.url, [report(n) for n in range(20, 30)])
+            after_kill += file(two.url, [report(n) for n in range(30, 40)])
+            for subscriber in subscribers:
+                assert subscriber.wait_for(set(after_kill), timeout=30), (
+                    subscriber.ids,
+                    subscriber.error,
+                    standby.output(),
+                )
+            takeover = time.monotonic() - killed_at
+            for subscriber in subscribers:
+                subscriber.stop()
+    everything = sorted(filed + after_kill)
+    for subscriber in subscribers:
+        assert subscriber.ids == everything  # each update exactly once, in order
+    assert takeover < 15

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import anyio
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
@@ -118,19 +119,30 @@ async def subscribe_sse(
     filters = await _filters(request, actor, country, kind, rollup)
     start = _start(broker, view, after, last_event_id)
     subscriber = broker.subscribe(view, filters)
+    shutdown = anyio.Event()  # set by sse-starlette when the server begins to stop
+
+    async def farewell() -> None:
+        await shutdown.wait()
+        subscriber.finish(SHUTDOWN)  # the stream says `end` and closes cleanly
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        async for event, payload in _messages(broker, subscriber, start):
-            data = dumps(payload).decode()
-            if event == "change":
-                yield ServerSentEvent(id=str(payload["position"]), event="change", data=data)
-            else:
-                yield ServerSentEvent(event=event, data=data)
+        watcher = asyncio.ensure_future(farewell())
+        try:
+            async for event, payload in _messages(broker, subscriber, start):
+                data = dumps(payload).decode()
+                if event == "change":
+                    yield ServerSentEvent(id=str(payload["position"]), event="change", data=data)
+                else:
+                    yield ServerSentEvent(event=event, data=data)
+        finally:
+            watcher.cancel()
 
     return EventSourceResponse(
         events(),
         ping=settings.sse_heartbeat_seconds,
         send_timeout=settings.sse_send_timeout_seconds,
+        shutdown_event=shutdown,
+        shutdown_grace_period=2.0,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 

@@ -37,10 +37,16 @@ class Subscriber:
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
-            self.closed = True
-            while not self.queue.empty():  # make room for the one message that matters
-                self.queue.get_nowait()
-            self.queue.put_nowait(OVERFLOW)
+            self.finish(OVERFLOW)
+
+    def finish(self, sentinel: str) -> None:
+        """End this subscription with OVERFLOW or SHUTDOWN, even if its queue is full."""
+        if self.closed and sentinel == SHUTDOWN:
+            return
+        self.closed = True
+        while not self.queue.empty():  # make room for the one message that matters
+            self.queue.get_nowait()
+        self.queue.put_nowait(sentinel)
 
 
 @dataclass
@@ -68,8 +74,7 @@ class Broker:
             self.projections.clock.listeners.remove(self._advanced)
         for group in self.subscribers.values():
             for subscriber in group:
-                subscriber.closed = False
-                subscriber.offer(SHUTDOWN)
+                subscriber.finish(SHUTDOWN)
 
     def count(self) -> int:
         return sum(len(group) for group in self.subscribers.values())

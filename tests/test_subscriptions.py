@@ -142,6 +142,19 @@ def test_cli_subscribe_prints_updates(tmp_path):
     assert [line["position"] for line in lines] == positions
 
 
+def test_server_shutdown_ends_streams_cleanly(tmp_path):
+    server = Process(["serve"], sqlite_env(tmp_path), free_port())
+    with running(server):
+        subscriber = Collector(server.url, after=0).start()
+        positions = file(server.url, [report(1)])
+        assert subscriber.wait_for(set(positions))
+        server.stop()  # SIGTERM
+        subscriber.stop()
+    assert subscriber.events[-1] == "end", subscriber.events
+    # uvicorn exits by re-raising SIGTERM once shut down; -9 would mean it hung.
+    assert server.proc is not None and server.proc.returncode in (0, -15)
+
+
 def test_unknown_view_is_refused(tmp_path):
     server = Process(["serve"], sqlite_env(tmp_path), free_port())
     with running(server):

@@ -27,12 +27,40 @@ def actor_name_id(name: str) -> UUID:
     return uuid5(ACTOR_NAME_NAMESPACE, normalise_name(name))
 
 
+def _no_writer(state: dict[str, Any]) -> None:
+    """Version 1 events predate API keys: nobody is recorded as their writer."""
+    state["written_by"] = None
+
+
 class Actor(Aggregate):
+    # Version 2 of each event records `written_by`, the API key that wrote it.
+    class Registered(Aggregate.Created):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_no_writer)
+        name: str
+        aliases: tuple[Alias, ...]
+        parent_id: UUID | None
+        description: str | None
+        category: ActorCategory | None
+        written_by: str | None
+
+    class AliasAdded(Aggregate.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_no_writer)
+        alias: Alias
+        written_by: str | None
+
+    class ParentSet(Aggregate.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_no_writer)
+        parent_id: UUID | None
+        written_by: str | None
+
     @staticmethod
     def create_id(name: str, **_: Any) -> UUID:
         return actor_id_for(name)
 
-    @event("Registered")
+    @event(Registered)
     def __init__(
         self,
         name: str,
@@ -40,6 +68,7 @@ class Actor(Aggregate):
         parent_id: UUID | None = None,
         description: str | None = None,
         category: ActorCategory | None = None,
+        written_by: str | None = None,
     ) -> None:
         self.name = name
         self.category = category
@@ -54,12 +83,12 @@ class Actor(Aggregate):
         wanted = normalise_name(name)
         return any(normalise_name(known) == wanted for known in self.names())
 
-    @event("AliasAdded")
-    def add_alias(self, alias: Alias) -> None:
+    @event(AliasAdded)
+    def add_alias(self, alias: Alias, written_by: str | None = None) -> None:
         self.aliases = (*self.aliases, alias)
 
-    @event("ParentSet")
-    def set_parent(self, parent_id: UUID | None) -> None:
+    @event(ParentSet)
+    def set_parent(self, parent_id: UUID | None, written_by: str | None = None) -> None:
         self.parent_id = parent_id
 
 

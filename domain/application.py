@@ -85,13 +85,17 @@ class TimelineApplication(Application[UUID]):
 
     # Reports -------------------------------------------------------------
 
-    def file_report(self, content: ReportContent, key: str | None = None) -> Filing:
+    def file_report(
+        self, content: ReportContent, key: str | None = None, written_by: str | None = None
+    ) -> Filing:
         try:
-            return self.file_reports([(content, key)])[0]
+            return self.file_reports([(content, key)], written_by)[0]
         except BatchConflictError as error:
             raise error.conflicts[0][1] from None
 
-    def file_reports(self, items: Sequence[tuple[ReportContent, str | None]]) -> list[Filing]:
+    def file_reports(
+        self, items: Sequence[tuple[ReportContent, str | None]], written_by: str | None = None
+    ) -> list[Filing]:
         """File many reports in one transaction: all are written or none.
 
         A key seen before with the same payload answers with the existing report
@@ -113,7 +117,7 @@ class TimelineApplication(Application[UUID]):
                 continue
             if key is not None:
                 first_index_by_key[key] = index
-            pending[index] = Report.file(content, key=key)
+            pending[index] = Report.file(content, key=key, written_by=written_by)
         if conflicts:
             raise BatchConflictError(conflicts)
 
@@ -121,7 +125,7 @@ class TimelineApplication(Application[UUID]):
             # A failed save has already taken the events out of the aggregates:
             # retries start from fresh ones.
             to_save = {
-                i: r if attempt == 0 else Report.file(*items[i])
+                i: r if attempt == 0 else Report.file(*items[i], written_by=written_by)
                 for i, r in pending.items()
                 if results[i] is None
             }
@@ -201,11 +205,12 @@ class TimelineApplication(Application[UUID]):
         reason: str,
         corrected_by: str | None = None,
         expected_version: int | None = None,
+        written_by: str | None = None,
     ) -> Change:
         return self._change_report(
             report_id,
             expected_version,
-            lambda report: report.correct(changes, reason, corrected_by),
+            lambda report: report.correct(changes, reason, corrected_by, written_by),
         )
 
     def retract_report(
@@ -214,9 +219,12 @@ class TimelineApplication(Application[UUID]):
         reason: str,
         retracted_by: str | None = None,
         expected_version: int | None = None,
+        written_by: str | None = None,
     ) -> Change:
         return self._change_report(
-            report_id, expected_version, lambda report: report.retract(reason, retracted_by)
+            report_id,
+            expected_version,
+            lambda report: report.retract(reason, retracted_by, written_by),
         )
 
     def _change_report(self, report_id: UUID, expected_version: int | None, command: Any) -> Change:
@@ -247,6 +255,7 @@ class TimelineApplication(Application[UUID]):
         parent_id: UUID | None = None,
         description: str | None = None,
         category: ActorCategory | None = None,
+        written_by: str | None = None,
     ) -> tuple[Actor, bool, int | None]:
         """Register an actor with all its names; (actor, created, position)."""
         if parent_id is not None:
@@ -263,6 +272,7 @@ class TimelineApplication(Application[UUID]):
             parent_id=parent_id,
             description=description,
             category=category,
+            written_by=written_by,
         )
         claims = [ActorName(name=n, actor_id=actor.id) for n in actor.names()]
         try:
@@ -283,11 +293,13 @@ class TimelineApplication(Application[UUID]):
             raise
         return actor, True, recordings[0].notification.id
 
-    def add_alias(self, actor_id: UUID, alias: Alias) -> tuple[Actor, int | None]:
+    def add_alias(
+        self, actor_id: UUID, alias: Alias, written_by: str | None = None
+    ) -> tuple[Actor, int | None]:
         actor = self.get_actor(actor_id)
         if actor.knows(alias.name):
             return actor, None
-        actor.add_alias(alias)
+        actor.add_alias(alias, written_by=written_by)
         try:
             recordings = self.save(actor, ActorName(name=alias.name, actor_id=actor.id))
         except IntegrityError:
@@ -295,7 +307,9 @@ class TimelineApplication(Application[UUID]):
             return self.get_actor(actor_id), None  # the same alias, added concurrently
         return actor, recordings[0].notification.id
 
-    def set_parent(self, actor_id: UUID, parent_id: UUID | None) -> tuple[Actor, int | None]:
+    def set_parent(
+        self, actor_id: UUID, parent_id: UUID | None, written_by: str | None = None
+    ) -> tuple[Actor, int | None]:
         actor = self.get_actor(actor_id)
         ancestor = parent_id
         while ancestor is not None:
@@ -304,7 +318,7 @@ class TimelineApplication(Application[UUID]):
             ancestor = self.get_actor(ancestor).parent_id
         if actor.parent_id == parent_id:
             return actor, None
-        actor.set_parent(parent_id)
+        actor.set_parent(parent_id, written_by=written_by)
         recordings = self.save(actor)
         return actor, recordings[0].notification.id
 

@@ -71,3 +71,13 @@ class ActorConflictError(DomainError):
             f"actor {actor_id} is already registered under this name with other details; "
             "add further names as aliases"
         )
+
+
+class UnknownKeyError(DomainError):
+    pass
+
+
+class RevokedKeyError(DomainError):
+    def __init__(self, key_id: UUID) -> None:
+        self.key_id = key_id
+        super().__init__(f"API key {key_id} has been revoked")

@@ -31,27 +31,72 @@ def content_digest(content: ReportContent) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
+def _no_writer(state: dict[str, Any]) -> None:
+    """Version 1 events predate API keys: nobody is recorded as their writer."""
+    state["written_by"] = None
+
+
 class Report(Aggregate):
     INITIAL_VERSION = 1
+
+    # Version 2 of each event records `written_by`, the API key that wrote it.
+    class Filed(Aggregate.Created):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_no_writer)
+        content: ReportContent
+        key: str | None
+        digest: str
+        written_by: str | None
+
+    class Corrected(Aggregate.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_no_writer)
+        fields: tuple[str, ...]
+        changes: dict[str, Any]
+        reason: str
+        corrected_by: str | None
+        written_by: str | None
+
+    class Retracted(Aggregate.Event):
+        class_version = 2
+        upcast_v1_v2 = staticmethod(_no_writer)
+        reason: str
+        retracted_by: str | None
+        written_by: str | None
 
     @staticmethod
     def create_id(content: ReportContent, key: str | None = None, **_: Any) -> UUID:
         return report_id_for_key(key) if key else uuid4()
 
-    @event("Filed")
-    def __init__(self, content: ReportContent, key: str | None = None, digest: str = "") -> None:
+    @event(Filed)
+    def __init__(
+        self,
+        content: ReportContent,
+        key: str | None = None,
+        digest: str = "",
+        written_by: str | None = None,
+    ) -> None:
         self.content = content
         self.key = key
         self.digest = digest
+        self.written_by = written_by
         self.retracted = False
         self.retraction_reason: str | None = None
         self.corrections = 0
 
     @classmethod
-    def file(cls, content: ReportContent, key: str | None = None) -> Report:
-        return cls(content=content, key=key, digest=content_digest(content))
+    def file(
+        cls, content: ReportContent, key: str | None = None, written_by: str | None = None
+    ) -> Report:
+        return cls(content=content, key=key, digest=content_digest(content), written_by=written_by)
 
-    def correct(self, changes: dict[str, Any], reason: str, corrected_by: str | None) -> None:
+    def correct(
+        self,
+        changes: dict[str, Any],
+        reason: str,
+        corrected_by: str | None,
+        written_by: str | None = None,
+    ) -> None:
         """Replace some fields; the whole report must still be valid afterwards."""
         if self.retracted:
             raise ReportRetractedError(self.id)
@@ -62,25 +107,27 @@ class Report(Aggregate):
             changes=changes,
             reason=reason,
             corrected_by=corrected_by,
+            written_by=written_by,
         )
 
-    @event("Corrected")
+    @event(Corrected)
     def _corrected(
         self,
         fields: tuple[str, ...],
         changes: dict[str, Any],
         reason: str,
         corrected_by: str | None,
+        written_by: str | None,
     ) -> None:
         self.content = ReportContent.model_validate({**dict(self.content), **changes})
         self.corrections += 1
 
-    def retract(self, reason: str, retracted_by: str | None) -> None:
+    def retract(self, reason: str, retracted_by: str | None, written_by: str | None = None) -> None:
         if self.retracted:
             raise ReportRetractedError(self.id)
-        self._retracted(reason=reason, retracted_by=retracted_by)
+        self._retracted(reason=reason, retracted_by=retracted_by, written_by=written_by)
 
-    @event("Retracted")
-    def _retracted(self, reason: str, retracted_by: str | None) -> None:
+    @event(Retracted)
+    def _retracted(self, reason: str, retracted_by: str | None, written_by: str | None) -> None:
         self.retracted = True
         self.retraction_reason = reason

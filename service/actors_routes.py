@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from domain.actors import Actor
 from domain.application import TimelineApplication
 from domain.values import Alias
+from service.auth import writer
 from service.responses import OrjsonResponse
 from service.schemas import ActorIn, ActorOut, ParentIn
 
@@ -53,6 +54,7 @@ async def register_actor(body: ActorIn, request: Request) -> OrjsonResponse:
         body.parent_id,
         body.description,
         body.category,
+        writer(request),
     )
     return OrjsonResponse(
         actor_json(actor, position),
@@ -73,7 +75,9 @@ async def register_actor(body: ActorIn, request: Request) -> OrjsonResponse:
 )
 async def add_alias(actor_id: UUID, alias: Alias, request: Request) -> OrjsonResponse:
     """Add a name. Views follow it, including for reports filed before it was added."""
-    actor, position = await run_in_threadpool(_timeline(request).add_alias, actor_id, alias)
+    actor, position = await run_in_threadpool(
+        _timeline(request).add_alias, actor_id, alias, writer(request)
+    )
     return OrjsonResponse(actor_json(actor, position), status_code=201 if position else 200)
 
 
@@ -81,7 +85,7 @@ async def add_alias(actor_id: UUID, alias: Alias, request: Request) -> OrjsonRes
 async def set_parent(actor_id: UUID, body: ParentIn, request: Request) -> OrjsonResponse:
     """Place an actor within another (Quds Force within the IRGC), or detach it (null)."""
     actor, position = await run_in_threadpool(
-        _timeline(request).set_parent, actor_id, body.parent_id
+        _timeline(request).set_parent, actor_id, body.parent_id, writer(request)
     )
     return OrjsonResponse(actor_json(actor, position))
 

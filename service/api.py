@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
 from projections.runner import Projections
@@ -18,11 +18,12 @@ from service import (
     subscribe_routes,
     views_routes,
 )
+from service.auth import access
 from service.limits import BodySizeLimit
 from service.responses import OrjsonResponse
 from service.schemas import BatchFiled, LoggedEvent, ReportIn
 from service.settings import Settings, get_settings
-from service.storage import LogIndex, open_application, open_views
+from service.storage import LogIndex, open_application, open_keyring, open_views
 from service.subscriptions import Broker
 
 DESCRIPTION = """Every report about an armed conflict becomes an immutable event: who said
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeline = await run_in_threadpool(open_application, settings)
+        app.state.keyring = await run_in_threadpool(open_keyring, settings)
         views = await run_in_threadpool(open_views, settings)
         projections = Projections(timeline, views, run=settings.run_projections)
         timeline.listeners.append(projections.notify)
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             projections.stop()
             views.close()
             timeline.close()
+            app.state.keyring.close()
 
     app = FastAPI(
         title="timeline",
@@ -64,11 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
-    app.include_router(reports_routes.router)
-    app.include_router(actors_routes.router)
-    app.include_router(log_routes.router)
-    app.include_router(views_routes.router)
-    app.include_router(subscribe_routes.router)
+    guarded = [Depends(access)]
+    app.include_router(reports_routes.router, dependencies=guarded)
+    app.include_router(actors_routes.router, dependencies=guarded)
+    app.include_router(log_routes.router, dependencies=guarded)
+    app.include_router(views_routes.router, dependencies=guarded)
+    app.include_router(subscribe_routes.router)  # checks keys itself (SSE and WebSocket)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -80,12 +80,15 @@ def ingest(
     api: Annotated[
         str | None, typer.Option(help="Send through a running service, e.g. http://127.0.0.1:8000")
     ] = None,
+    key: Annotated[
+        str | None, typer.Option(envvar="TIMELINE_API_KEY", help="API key, with --api")
+    ] = None,
 ) -> None:
     """File reports (or actors, if the file's objects look like actors) from FILE."""
     from service.ingest import IngestError, ingest_http, ingest_local
 
     try:
-        count = ingest_http(api, file) if api else ingest_local(_settings(database_url), file)
+        count = ingest_http(api, file, key) if api else ingest_local(_settings(database_url), file)
     except IngestError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
@@ -200,6 +203,66 @@ def subscribe(
         except httpx.TransportError as error:
             typer.echo(f"connection lost ({error}); resuming after {last}", err=True)
         time.sleep(1)
+
+
+keys = typer.Typer(help="API keys for writes (stored only as hashes).", no_args_is_help=True)
+app.add_typer(keys, name="keys")
+
+
+@keys.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who or what uses it, e.g. 'afp-desk'")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Issue a key; its secret is printed once, on stdout, and never stored."""
+    from service.storage import open_keyring
+
+    keyring = open_keyring(_settings(database_url))
+    try:
+        key, secret = keyring.issue_key(name)
+    finally:
+        keyring.close()
+    typer.echo(
+        f"key {key.id} ({name}) created; send it as Authorization: Bearer <secret>", err=True
+    )
+    typer.echo(secret)
+
+
+@keys.command("list")
+def keys_list(database_url: DatabaseOption = None) -> None:
+    """Every key: id, name, state."""
+    from service.storage import open_keyring
+
+    keyring = open_keyring(_settings(database_url))
+    try:
+        for key in keyring.list_keys():
+            state = f"revoked ({key.revoked_reason or 'no reason'})" if key.revoked else "active"
+            typer.echo(f"{key.id}\t{key.name}\t{state}")
+    finally:
+        keyring.close()
+
+
+@keys.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `keys list`)")],
+    reason: Annotated[str | None, typer.Option(help="Why")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Revoke a key: it answers 403 from now on."""
+    from uuid import UUID
+
+    from domain.errors import UnknownKeyError
+    from service.storage import open_keyring
+
+    keyring = open_keyring(_settings(database_url))
+    try:
+        keyring.revoke_key(UUID(key_id), reason)
+    except (UnknownKeyError, ValueError):
+        typer.echo(f"no key {key_id}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        keyring.close()
+    typer.echo(f"key {key_id} revoked", err=True)
 
 
 @app.command("export")

@@ -92,11 +92,12 @@ def _validate(model: Any, obj: dict[str, Any], path: Path, number: int) -> Any:
         raise IngestError(f"{path}:{number}: {details}") from None
 
 
-def ingest_http(base_url: str, path: Path) -> int:
+def ingest_http(base_url: str, path: Path, key: str | None = None) -> int:
     """Send actors one by one and reports in NDJSON batches; returns events written."""
     objects = read_objects(path)
     written = 0
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    with httpx.Client(base_url=base_url, timeout=60, headers=headers) as client:
         reports = []
         for number, obj in objects:
             if _is_actor(obj):

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.application import BatchConflictError, Filing, TimelineApplication
 from domain.errors import UnknownActorMentionError
+from service.auth import writer
 from service.errors import problems, unprocessable
 from service.eventlog import log_record
 from service.responses import OrjsonResponse
@@ -160,7 +161,9 @@ async def file_reports(
                 ]
             )
     try:
-        filing = await run_in_threadpool(_timeline(request).file_report, report.content(), key)
+        filing = await run_in_threadpool(
+            _timeline(request).file_report, report.content(), key, writer(request)
+        )
     except UnknownActorMentionError as error:
         return unprocessable(_unknown_actors(error, [None]))
     (filing,) = await _with_positions(request, [filing])
@@ -222,7 +225,7 @@ async def _file_batch(request: Request, body: bytes, idempotency_key: str | None
 
     items = [(report.content(), report.key) for _, report in reports]
     try:
-        filings = await run_in_threadpool(_timeline(request).file_reports, items)
+        filings = await run_in_threadpool(_timeline(request).file_reports, items, writer(request))
     except UnknownActorMentionError as error:
         return unprocessable(_unknown_actors(error, [line for line, _ in reports]))
     except BatchConflictError as error:
@@ -273,6 +276,7 @@ async def correct_report(
             correction.reason,
             correction.corrected_by,
             correction.expected_version,
+            writer(request),
         )
     except ValidationError as error:
         return unprocessable(problems(error, prefix="changes"))
@@ -297,6 +301,7 @@ async def retract_report(
         retraction.reason,
         retraction.retracted_by,
         retraction.expected_version,
+        writer(request),
     )
     return OrjsonResponse(
         {"id": report_id, "version": change.version, "position": change.position}, status_code=201

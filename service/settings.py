@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     read_your_writes_timeout: float = Field(default=3.0, ge=0, description="min_position wait, s")
     tally_start: str = Field(default="2023-10-17", description="Tally start ('mi-octobre')")
     tally_target: str = Field(default="United States", description="Whose forces the tally counts")
+    write_keys_required: bool = Field(
+        default=True, description="Writes need `Authorization: Bearer <key>`"
+    )
+    read_keys_required: bool = Field(default=False, description="Reads need a key too")
     run_projections: bool = Field(
         default=True, description="Run the view runners in this process (one per view)"
     )

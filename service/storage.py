@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 from domain.application import TimelineApplication
+from domain.keys import Keyring
 from projections.database import PostgresViews, SQLiteViews, ViewDatabase
 from projections.runner import create_meta
 from service.settings import Settings
@@ -63,6 +64,15 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
 
 def open_application(settings: Settings) -> TimelineApplication:
     return TimelineApplication(env=eventsourcing_env(settings))
+
+
+def open_keyring(settings: Settings) -> Keyring:
+    """API keys: a file beside the log on SQLite, their own table on PostgreSQL."""
+    env = eventsourcing_env(settings)
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        events = Path(env["SQLITE_DBNAME"])
+        env["SQLITE_DBNAME"] = str(events.with_name(events.stem + ".keys.sqlite3"))
+    return Keyring(env=env)
 
 
 def is_postgres(app: TimelineApplication) -> bool:

@@ -13,11 +13,21 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import anyio
-from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from projections.facts import descendants
+from service.auth import access, check_key
 from service.responses import OrjsonResponse, dumps
 from service.subscriptions import OVERFLOW, SHUTDOWN, Broker, Subscriber
 
@@ -101,6 +111,7 @@ async def _messages(broker: Broker, subscriber: Subscriber, after: int) -> Async
     summary="Server-Sent Events: one message per log position that changed the view",
     response_class=EventSourceResponse,
     responses={200: {"content": {"text/event-stream": {}}}, 503: {}},
+    dependencies=[Depends(access)],
 )
 async def subscribe_sse(
     view: ViewName,
@@ -161,6 +172,17 @@ async def subscribe_ws(
     `{"event": "change", "id": 57, "data": {...}}`, then `overflow` or `end`."""
     await websocket.accept()
     broker: Broker = websocket.app.state.broker
+    authorization = websocket.headers.get("authorization", "")
+    secret = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
+    try:  # browsers cannot set headers on a WebSocket: `?key=` works too
+        await check_key(
+            websocket,
+            secret or websocket.query_params.get("key"),
+            websocket.app.state.settings.read_keys_required,
+        )
+    except HTTPException as refusal:
+        await websocket.close(code=1008, reason=str(refusal.detail))
+        return
     if view not in ("timeline", "tally", "actor_history"):
         await websocket.close(code=1008, reason=f"unknown view {view!r}")
         return

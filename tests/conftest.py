@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -65,7 +66,16 @@ def settings(request) -> Settings:
     return request.getfixturevalue(f"{request.param}_settings")
 
 
+@contextmanager
+def keyed_client(settings: Settings) -> Iterator[TestClient]:
+    """The real app over a real store, sending a valid API key with every request."""
+    with TestClient(create_app(settings)) as test_client:
+        _, secret = test_client.app.state.keyring.issue_key("tests")
+        test_client.headers["Authorization"] = f"Bearer {secret}"
+        yield test_client
+
+
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+    with keyed_client(settings) as test_client:
         yield test_client

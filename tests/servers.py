@@ -20,6 +20,7 @@ from httpx_sse import connect_sse
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMELINE = [sys.executable, "-m", "service.cli"]
+TOKENS: dict[str, str] = {}  # service URL -> an API key for writes
 
 
 def free_port() -> int:
@@ -41,6 +42,16 @@ class Process:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Process:
+        if self.port is not None:  # a service: give the tests a key to write with
+            issued = subprocess.run(
+                [*TIMELINE, "keys", "create", "tests"],
+                cwd=ROOT,
+                env={**os.environ, **self.env},
+                capture_output=True,
+                check=True,
+            )
+            self.token = issued.stdout.decode().strip()
+            TOKENS[self.url] = self.token
         command = [*TIMELINE, *self.args]
         if self.port is not None:
             command += ["--port", str(self.port)]
@@ -178,12 +189,17 @@ def report(
     return body
 
 
+def auth(url: str) -> dict[str, str]:
+    """The Authorization header for writes to the service at `url`."""
+    return {"Authorization": f"Bearer {TOKENS[url]}"}
+
+
 def file(url: str, reports: list[dict[str, Any]]) -> list[int]:
     """File reports through the API in one NDJSON batch; their log positions."""
     answer = httpx.post(
         f"{url}/reports",
         content=b"\n".join(orjson.dumps(r) for r in reports),
-        headers={"content-type": "application/x-ndjson"},
+        headers={"content-type": "application/x-ndjson", **auth(url)},
         timeout=30,
     )
     assert answer.status_code == 201, answer.text

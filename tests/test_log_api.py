@@ -74,7 +74,11 @@ def test_log_lines_order_and_readiness(client: TestClient, populated: dict[str, 
         assert datetime.fromisoformat(event["recorded_at"]).utcoffset() is not None
         UUID(event["originator_id"])
         assert event["originator_version"] >= 1
-        assert event["schema_version"] == 1
+        # Version 2 added `written_by` (the API key) to report and actor events.
+        expected = 1 if event["type"] == "ActorName.Claimed" else 2
+        assert event["schema_version"] == expected
+        if expected == 2:
+            UUID(event["data"]["written_by"])
         assert isinstance(event["data"], dict)
         assert "timestamp" not in event["data"]
     positions = [e["position"] for e in log]

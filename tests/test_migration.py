@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import service.migration
-from service.api import create_app
 from service.cli import app as cli
 from service.migration import ImportRefusedError, export_events, import_events
 from service.schemas import SEED_EXAMPLE
 from service.settings import Settings
+from tests.conftest import keyed_client
 
 
 def report(key: str, **overrides: Any) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One populated SQLite store, read (never written) by the tests below."""
     path = tmp_path_factory.mktemp("source") / "timeline.sqlite3"
     settings = Settings(database_url=f"sqlite:///{path}")
-    with TestClient(create_app(settings)) as client:
+    with keyed_client(settings) as client:
         ids = populate(client)
         return {
             "settings": settings,
@@ -106,7 +106,7 @@ def test_sqlite_to_postgres_round_trip(source: dict[str, Any], postgres_settings
     assert count == 15
     assert export_bytes(postgres_settings) == exported
 
-    with TestClient(create_app(postgres_settings)) as target:
+    with keyed_client(postgres_settings) as target:
         for report_id in ids:
             assert target.get(f"/reports/{report_id}").json() == answers[report_id]
             assert (
@@ -129,7 +129,7 @@ def test_import_into_non_empty_store_is_refused(
     source: dict[str, Any], postgres_settings: Settings
 ) -> None:
     exported = source["exported"]
-    with TestClient(create_app(postgres_settings)) as target:
+    with keyed_client(postgres_settings) as target:
         assert target.post("/reports", json=report("already-here")).status_code == 201
     before = export_bytes(postgres_settings)
     with pytest.raises(ImportRefusedError, match="not the start of this export"):
@@ -163,7 +163,7 @@ def test_bad_line_after_a_full_page_writes_nothing(
 def test_postgres_to_sqlite_keeps_ids_and_order_and_renumbers_gaps(
     sqlite_settings: Settings, postgres_settings: Settings
 ) -> None:
-    with TestClient(create_app(postgres_settings)) as source:
+    with keyed_client(postgres_settings) as source:
         populate(source)  # includes an idempotent retry and a refused conflicting key
         source.post("/reports", json=report("after-retry"))
     exported = export_bytes(postgres_settings)
@@ -208,7 +208,7 @@ def test_cli_export_and_import(
     assert imported.exit_code == 0, imported.output
     assert "imported 15 events" in imported.output
     assert export_bytes(postgres_settings) == dump.read_bytes()
-    with TestClient(create_app(postgres_settings)) as target:
+    with keyed_client(postgres_settings) as target:
         assert target.get(f"/reports/{ids[0]}").json() == answer
 
     again = runner.invoke(cli, ["import", str(dump), "--database-url", target_url])

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.reports import report_id_for_key
-from service.api import create_app
 from service.schemas import SEED_EXAMPLE
+from tests.conftest import keyed_client
 
 NDJSON = {"content-type": "application/x-ndjson"}
 
@@ -372,7 +372,7 @@ def test_malformed_body_and_unsupported_content_type(client: TestClient) -> None
 @pytest.fixture
 def small_client(settings: Any) -> Any:
     small = settings.model_copy(update={"max_body_bytes": 2048})
-    with TestClient(create_app(small)) as test_client:
+    with keyed_client(small) as test_client:
         yield test_client
 
 

@@ -14,7 +14,16 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 from tests.conftest import POSTGRES_URL, require_postgres
-from tests.servers import TIMELINE, Collector, Process, file, free_port, report, running
+from tests.servers import (
+    TIMELINE,
+    Collector,
+    Process,
+    auth,
+    file,
+    free_port,
+    report,
+    running,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -58,6 +67,7 @@ def test_filter_by_country_and_by_actor_name(tmp_path):
         httpx.post(
             f"{server.url}/actors",
             json={"name": "US forces", "aliases": [{"name": "soldats américains"}]},
+            headers=auth(server.url),
         )
         by_actor = Collector(server.url, after=0, actor="US forces").start()
         positions = file(server.url, [report(1, "IQ"), report(2, "JO"), report(3, "SY")])

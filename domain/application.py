@@ -7,6 +7,8 @@ callers in an event loop run it in a thread pool.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +21,7 @@ from eventsourcing.utils import get_topic
 from domain.actors import Actor, ActorName, actor_name_id
 from domain.errors import (
     ActorConflictError,
+    ContentionError,
     IdempotencyConflictError,
     NameTakenError,
     ParentCycleError,
@@ -43,6 +46,7 @@ EVENT_TYPES = {
 EVENT_TYPE_BY_TOPIC = {topic: name for name, topic in EVENT_TYPES.items()}
 
 _SAVE_ATTEMPTS = 5
+_CHANGE_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -231,7 +235,9 @@ class TimelineApplication(Application[UUID]):
         # Optimistic concurrency: the store refuses a second event at the same
         # version. With an expected version the caller hears of it (409); without
         # one the command is re-run on the fresh state, never silently merged.
-        for _ in range(_SAVE_ATTEMPTS):
+        for attempt in range(_CHANGE_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0.001, 0.01 * attempt))  # spread the contenders
             report = self.get_report(report_id)
             if expected_version is not None and report.version != expected_version:
                 raise VersionConflictError(expected_version, report.version)
@@ -244,7 +250,7 @@ class TimelineApplication(Application[UUID]):
                     raise VersionConflictError(expected_version, current) from None
                 continue
             return Change(version=report.version, position=recordings[-1].notification.id)
-        raise VersionConflictError(-1, -1)  # pragma: no cover
+        raise ContentionError(report_id)
 
     # Actors ---------------------------------------------------------------
 

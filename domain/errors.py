@@ -81,3 +81,10 @@ class RevokedKeyError(DomainError):
     def __init__(self, key_id: UUID) -> None:
         self.key_id = key_id
         super().__init__(f"API key {key_id} has been revoked")
+
+
+class ContentionError(DomainError):
+    def __init__(self, report_id: UUID) -> None:
+        super().__init__(
+            f"report {report_id} kept changing under concurrent writes; nothing was written, retry"
+        )

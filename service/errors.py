@@ -28,6 +28,7 @@ _STATUS = {
     errors.ActorConflictError: 409,
     errors.ReportRetractedError: 409,
     errors.ParentCycleError: 422,
+    errors.ContentionError: 409,
 }
 
 # Request parts that are noise in a field path.

@@ -19,11 +19,12 @@ from service import (
     views_routes,
 )
 from service.auth import access
+from service.health import StoreHealth, store_available
 from service.limits import BodySizeLimit
 from service.responses import OrjsonResponse
 from service.schemas import BatchFiled, LoggedEvent, ReportIn
 from service.settings import Settings, get_settings
-from service.storage import LogIndex, open_application, open_keyring, open_views
+from service.storage import LogIndex, open_application, open_keyring, open_views, store_probe
 from service.subscriptions import Broker
 
 DESCRIPTION = """Every report about an armed conflict becomes an immutable event: who said
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timeline = await run_in_threadpool(open_application, settings)
         app.state.keyring = await run_in_threadpool(open_keyring, settings)
+        app.state.health = StoreHealth(store_probe(settings, timeline))
         views = await run_in_threadpool(open_views, settings)
         projections = Projections(timeline, views, run=settings.run_projections)
         timeline.listeners.append(projections.notify)
@@ -67,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
-    guarded = [Depends(access)]
+    guarded = [Depends(store_available), Depends(access)]
     app.include_router(reports_routes.router, dependencies=guarded)
     app.include_router(actors_routes.router, dependencies=guarded)
     app.include_router(log_routes.router, dependencies=guarded)
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def readyz(request: Request) -> OrjsonResponse:
         """The event store answers; reports the last log position."""
         try:
+            if not await run_in_threadpool(request.app.state.health.probe):
+                raise ConnectionError("the store does not answer")
             position = await run_in_threadpool(request.app.state.timeline.max_position)
         except Exception as error:  # any store failure means not ready
             return OrjsonResponse(

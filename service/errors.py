@@ -81,8 +81,9 @@ def install(app: FastAPI) -> None:
         return OrjsonResponse({"detail": "conflicting concurrent write; retry"}, status_code=409)
 
     @app.exception_handler(PersistenceError)
-    async def _store_down(_: Request, exc: PersistenceError) -> OrjsonResponse:
+    async def _store_down(request: Request, exc: PersistenceError) -> OrjsonResponse:
         # Nothing was acknowledged; the client may safely retry (with its key).
+        request.app.state.health.mark_down()
         return OrjsonResponse(
             {"detail": f"event store unavailable: {type(exc).__name__}"},
             status_code=503,

@@ -127,6 +127,31 @@ class LogIndex:
         return None
 
 
+def postgres_conninfo(settings: Settings, connect_timeout: int = 5) -> str:
+    env = eventsourcing_env(settings)
+    return (
+        f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} "
+        f"dbname={env['POSTGRES_DBNAME']} user={env['POSTGRES_USER']}"
+        + (f" password={env['POSTGRES_PASSWORD']}" if env["POSTGRES_PASSWORD"] else "")
+        + f" connect_timeout={connect_timeout}"
+    )
+
+
+def store_probe(settings: Settings, timeline: TimelineApplication) -> Any:
+    """A quick check that the store answers, bypassing the application's pool."""
+    if not is_postgres(timeline):
+        return timeline.max_position
+    conninfo = postgres_conninfo(settings, connect_timeout=2)
+
+    def probe() -> None:
+        import psycopg
+
+        with psycopg.connect(conninfo) as conn:
+            conn.execute("SELECT 1")
+
+    return probe
+
+
 def open_views(settings: Settings) -> ViewDatabase:
     """The views' database: a SQLite file beside the log, or the same PostgreSQL."""
     env = eventsourcing_env(settings)
@@ -134,12 +159,8 @@ def open_views(settings: Settings) -> ViewDatabase:
         events = Path(env["SQLITE_DBNAME"])
         db: ViewDatabase = SQLiteViews(str(events.with_name(events.stem + ".views.sqlite3")))
     else:
-        conninfo = (
-            f"host={env['POSTGRES_HOST']} port={env['POSTGRES_PORT']} "
-            f"dbname={env['POSTGRES_DBNAME']} user={env['POSTGRES_USER']}"
-            + (f" password={env['POSTGRES_PASSWORD']}" if env["POSTGRES_PASSWORD"] else "")
-            + " connect_timeout=5"
+        db = PostgresViews(
+            postgres_conninfo(settings), env["POSTGRES_SCHEMA"], pool_size=settings.views_pool_size
         )
-        db = PostgresViews(conninfo, env["POSTGRES_SCHEMA"], pool_size=settings.views_pool_size)
     create_meta(db)
     return db

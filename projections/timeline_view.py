@@ -15,6 +15,21 @@ from projections.versioned import Column, VersionedTable
 MAX_CHAIN = 20
 
 
+class BadCursorError(ValueError):
+    pass
+
+
+def decode_cursor(cursor: str) -> tuple[str, str, str]:
+    """The (earliest, latest, key) a page ended at; BadCursorError if it is not ours."""
+    try:
+        earliest, latest, key = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError, orjson.JSONDecodeError) as error:
+        raise BadCursorError(cursor) from error
+    if not all(isinstance(part, str) for part in (earliest, latest, key)):
+        raise BadCursorError(cursor)
+    return earliest, latest, key
+
+
 class TimelineView(View):
     name = "timeline"
 
@@ -134,7 +149,7 @@ class TimelineView(View):
             where.append(sub)
             params.extend(sub_params)
         if after:
-            earliest, latest, key = orjson.loads(base64.urlsafe_b64decode(after.encode()))
+            earliest, latest, key = decode_cursor(after)
             where.append(
                 "(earliest > ? OR (earliest = ? AND latest > ?) "
                 "OR (earliest = ? AND latest = ? AND key > ?))"

@@ -22,7 +22,7 @@ from service.auth import access
 from service.health import StoreHealth, store_available
 from service.limits import BodySizeLimit
 from service.responses import OrjsonResponse
-from service.schemas import BatchFiled, LoggedEvent, ReportIn
+from service.schemas import BatchFiled, Filed, LoggedEvent, Problems, ReportIn
 from service.settings import Settings, get_settings
 from service.storage import LogIndex, open_application, open_keyring, open_views, store_probe
 from service.subscriptions import Broker
@@ -96,11 +96,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return OrjsonResponse({"status": "ready", "position": position})
 
-    _document_manual_bodies(app)
+    _finish_openapi(app, settings)
     return app
 
 
-def _document_manual_bodies(app: FastAPI) -> None:
+_PROBLEMS = {"application/json": {"schema": {"$ref": "#/components/schemas/Problems"}}}
+_COMMON_ERRORS = {
+    "401": "No API key, or an unknown one.",
+    "403": "The API key has been revoked.",
+    "422": "Invalid input: each problem names its field.",
+    "503": "The store is unavailable or a view has not caught up: retry after Retry-After.",
+}
+_WRITE_ERRORS = {
+    "400": "The body is not valid JSON.",
+    "404": "No such report or actor.",
+    "409": "Conflicts with what is already recorded.",
+    "413": "Body too large.",
+}
+
+
+def _document_errors(path: str, method: str, operation: dict[str, Any]) -> None:
+    """Every error the service can answer, in one documented shape."""
+    if path in ("/healthz", "/readyz"):
+        return
+    responses = operation.setdefault("responses", {})
+    extra = dict(_COMMON_ERRORS)
+    if method != "get" or "{" in path:
+        extra |= _WRITE_ERRORS
+    for status, description in extra.items():
+        entry = responses.setdefault(status, {"description": description})
+        entry["content"] = _PROBLEMS
+
+
+def _finish_openapi(app: FastAPI, settings: Settings) -> None:
     """POST /reports reads its body itself (JSON or NDJSON); list its models."""
     original = app.openapi
 
@@ -109,10 +137,28 @@ def _document_manual_bodies(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (ReportIn, BatchFiled, LoggedEvent):
+        for model in (ReportIn, BatchFiled, LoggedEvent, Filed, Problems):
             generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(generated.pop("$defs", {}))
             components.setdefault(model.__name__, generated)
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        filed = {
+            "oneOf": [
+                {"$ref": "#/components/schemas/Filed"},
+                {"$ref": "#/components/schemas/BatchFiled"},
+            ]
+        }
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                _document_errors(path, method, operation)
+                if method == "get" and "security" in operation and not settings.read_keys_required:
+                    operation["security"] = [{}, *operation["security"]]  # a key is optional
+                if (path, method) == ("/reports", "post"):
+                    for status in ("200", "201"):
+                        operation["responses"][status]["content"] = {
+                            "application/json": {"schema": filed}
+                        }
         app.openapi_schema = schema
         return schema
 

@@ -50,7 +50,7 @@ _FILE_REPORTS_OPENAPI: dict[str, Any] = {
             "name": "Idempotency-Key",
             "in": "header",
             "required": False,
-            "schema": {"type": "string", "maxLength": 200},
+            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
             "description": "Single reports only: same as the `key` field.",
         }
     ],

@@ -47,6 +47,19 @@ class ReportIn(ReportContent):
         )
 
 
+class Problem(BaseModel):
+    field: str = Field(description="Dotted path of the field at fault, or `body`.")
+    msg: str
+    type: str
+    line: int | None = Field(default=None, description="NDJSON batches: the line number.")
+
+
+class Problems(BaseModel):
+    """Every 4xx/5xx body: a list of problems, or a message."""
+
+    detail: list[Problem] | str
+
+
 class Filed(BaseModel):
     id: UUID
     position: int | None = Field(description="Log position of the report's Filed event.")

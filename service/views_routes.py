@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from projections.merge import LEVELS
+from projections.timeline_view import BadCursorError, decode_cursor
 from service.errors import unprocessable
 from service.responses import OrjsonResponse
 
@@ -114,6 +115,14 @@ async def timeline(
     cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
 ) -> OrjsonResponse:
+    if cursor is not None:
+        try:
+            decode_cursor(cursor)
+        except BadCursorError:
+            return unprocessable(
+                [{"field": "cursor", "msg": "not a cursor from `next`", "type": "value_error"}]
+            )
+
     def query(view: Any, db_cursor: Any, position: int | None) -> dict[str, Any]:
         actor_ids = None
         if actor:

@@ -53,11 +53,36 @@ class Problem(BaseModel):
     type: str
     line: int | None = Field(default=None, description="NDJSON batches: the line number.")
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "line": 4,
+                "field": "when.latest",
+                "type": "value_error",
+                "msg": "latest (2024-01-02) is before earliest (2024-02-03)",
+            }
+        }
+    )
+
 
 class Problems(BaseModel):
     """Every 4xx/5xx body: a list of problems, or a message."""
 
     detail: list[Problem] | str
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "detail": [
+                    {
+                        "field": "counts.0.qualifier",
+                        "type": "enum",
+                        "msg": "Input should be 'exact', 'at_least', 'at_most' or 'about'",
+                    }
+                ]
+            }
+        }
+    )
 
 
 class Filed(BaseModel):
@@ -65,9 +90,30 @@ class Filed(BaseModel):
     position: int | None = Field(description="Log position of the report's Filed event.")
     created: bool = Field(description="False when the key had already filed this report.")
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "9a29df81-d5a2-564a-8fda-044a6f671090",
+                "position": 57,
+                "created": True,
+            }
+        }
+    )
+
 
 class BatchItem(Filed):
     line: int
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "line": 1,
+                "id": "9a29df81-d5a2-564a-8fda-044a6f671090",
+                "position": 57,
+                "created": True,
+            }
+        }
+    )
 
 
 class BatchFiled(BaseModel):
@@ -75,11 +121,39 @@ class BatchFiled(BaseModel):
     existing: int
     reports: list[BatchItem]
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "created": 1,
+                "existing": 0,
+                "reports": [
+                    {
+                        "line": 1,
+                        "id": "9a29df81-d5a2-564a-8fda-044a6f671090",
+                        "position": 57,
+                        "created": True,
+                    }
+                ],
+            }
+        }
+    )
+
 
 # Every content field, optional: a correction names only what it changes.
 ContentChanges = create_model(  # type: ignore[call-overload]
     "ContentChanges",
-    __config__=ConfigDict(frozen=True, extra="forbid"),
+    __config__=ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "when": {
+                    "edtf": "2024-02-02/2024-02-03",
+                    "wording": "dans la nuit du 2 au 3 février",
+                }
+            }
+        },
+    ),
     **{
         name: (info.annotation | None, Field(default=None, description=info.description))
         for name, info in ReportContent.model_fields.items()
@@ -146,6 +220,12 @@ class Changed(BaseModel):
     version: int
     position: int
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"id": "9a29df81-d5a2-564a-8fda-044a6f671090", "version": 2, "position": 58}
+        }
+    )
+
 
 class LoggedEvent(BaseModel):
     """One event of the log, as `GET /events` streams it (one per NDJSON line)."""
@@ -158,6 +238,24 @@ class LoggedEvent(BaseModel):
     schema_version: int
     data: dict[str, Any]
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "position": 59,
+                "type": "Report.Retracted",
+                "recorded_at": "2024-02-03T08:12:00+00:00",
+                "originator_id": "9a29df81-d5a2-564a-8fda-044a6f671090",
+                "originator_version": 3,
+                "schema_version": 2,
+                "data": {
+                    "reason": "La source a démenti avoir fait cette déclaration.",
+                    "retracted_by": "AFP desk",
+                    "written_by": "a3906d74-ca35-5d8f-b7cb-23b7f5f248fe",
+                },
+            }
+        }
+    )
+
 
 class ReportOut(BaseModel):
     id: UUID
@@ -168,6 +266,31 @@ class ReportOut(BaseModel):
     corrections: int
     content: ReportContent
     history: list[LoggedEvent]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "9a29df81-d5a2-564a-8fda-044a6f671090",
+                "version": 1,
+                "key": "afp-2024-02-02-centcom-85-sites",
+                "retracted": False,
+                "retraction_reason": None,
+                "corrections": 0,
+                "content": ReportContent.model_json_schema()["example"],
+                "history": [
+                    {
+                        "position": 57,
+                        "type": "Report.Filed",
+                        "recorded_at": "2024-02-02T23:41:00+00:00",
+                        "originator_id": "9a29df81-d5a2-564a-8fda-044a6f671090",
+                        "originator_version": 1,
+                        "schema_version": 2,
+                        "data": {"key": "afp-2024-02-02-centcom-85-sites"},
+                    }
+                ],
+            }
+        }
+    )
 
 
 class ActorIn(BaseModel):
@@ -200,7 +323,10 @@ class ActorIn(BaseModel):
 class ParentIn(BaseModel):
     parent_id: UUID | None
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"example": {"parent_id": "6f0c1e1a-2b8e-5c1e-9a51-6d1f2b3c4d5e"}},
+    )
 
 
 class ActorOut(BaseModel):
@@ -212,3 +338,18 @@ class ActorOut(BaseModel):
     description: str | None
     category: ActorCategory | None
     position: int | None = Field(default=None, description="Log position of this change, if any.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "6be5250a-1cc5-54e7-851e-5a1072fe5a0b",
+                "version": 1,
+                "name": "Hachd al-Chaabi",
+                "aliases": [{"name": "PMF", "language": "en"}],
+                "parent_id": None,
+                "description": "coalition d'anciens paramilitaires pro-Iran",
+                "category": "state_backed",
+                "position": 12,
+            }
+        }
+    )

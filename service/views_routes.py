@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +24,14 @@ from service.errors import unprocessable
 from service.responses import OrjsonResponse
 
 router = APIRouter(tags=["views"])
+
+# Answers over the seed article, trimmed to one item per list (view_examples.json).
+EXAMPLES = orjson.loads((Path(__file__).parent / "view_examples.json").read_bytes())
+
+
+def _example(name: str) -> dict[str, Any]:
+    return {200: {"content": {"application/json": {"example": EXAMPLES[name]}}}}
+
 
 AsOf = Annotated[
     str | None,
@@ -97,7 +107,11 @@ async def read_view(
     return OrjsonResponse({"position": position, "as_of": as_of, **answer})
 
 
-@router.get("/timeline", summary="Escalation timeline: one entry per incident, in time order")
+@router.get(
+    "/timeline",
+    summary="Escalation timeline: one entry per incident, in time order",
+    responses=_example("timeline"),
+)
 async def timeline(
     request: Request,
     as_of: AsOf = None,
@@ -152,7 +166,11 @@ def _actor_ids(view: Any, cursor: Any, actor: str, position: int | None) -> set[
     return {actor_id} if actor_id else set()
 
 
-@router.get("/timeline/weekly", summary="Incidents and highest escalation level per week")
+@router.get(
+    "/timeline/weekly",
+    summary="Incidents and highest escalation level per week",
+    responses=_example("weekly"),
+)
 async def weekly(
     request: Request, as_of: AsOf = None, min_position: MinPosition = None
 ) -> OrjsonResponse:
@@ -166,7 +184,11 @@ async def weekly(
     return await read_view(request, "timeline", as_of, min_position, query)
 
 
-@router.get("/incidents/{incident}", summary="One timeline entry with all its sources")
+@router.get(
+    "/incidents/{incident}",
+    summary="One timeline entry with all its sources",
+    responses=_example("incident"),
+)
 async def incident(
     incident: str, request: Request, as_of: AsOf = None, min_position: MinPosition = None
 ) -> OrjsonResponse:
@@ -177,7 +199,11 @@ async def incident(
     return await read_view(request, "timeline", as_of, min_position, query)
 
 
-@router.get("/contradictions", summary="Sources that disagree, and responses dated before causes")
+@router.get(
+    "/contradictions",
+    summary="Sources that disagree, and responses dated before causes",
+    responses=_example("contradictions"),
+)
 async def contradictions(
     request: Request, as_of: AsOf = None, min_position: MinPosition = None
 ) -> OrjsonResponse:
@@ -187,7 +213,11 @@ async def contradictions(
     return await read_view(request, "timeline", as_of, min_position, query)
 
 
-@router.get("/tally", summary="Attacks on US forces since mid-October: documented and reported")
+@router.get(
+    "/tally",
+    summary="Attacks on US forces since mid-October: documented and reported",
+    responses=_example("tally"),
+)
 async def tally(
     request: Request,
     as_of: AsOf = None,
@@ -206,7 +236,11 @@ async def tally(
     return await read_view(request, "tally", as_of, min_position, query)
 
 
-@router.get("/actors/{actor_id}/history", summary="Every report and incident an actor appears in")
+@router.get(
+    "/actors/{actor_id}/history",
+    summary="Every report and incident an actor appears in",
+    responses=_example("history"),
+)
 async def actor_history(
     actor_id: UUID,
     request: Request,

@@ -165,6 +165,20 @@ def test_server_shutdown_ends_streams_cleanly(tmp_path):
     assert server.proc is not None and server.proc.returncode in (0, -15)
 
 
+def test_subscribers_beyond_the_limit_get_503(tmp_path):
+    server = Process(["serve"], sqlite_env(tmp_path, TIMELINE_MAX_SUBSCRIBERS="1"), free_port())
+    with running(server):
+        first = Collector(server.url, after=0).start()
+        positions = file(server.url, [report(1)])
+        assert first.wait_for(set(positions))
+        refused = httpx.get(f"{server.url}/subscribe/timeline")
+        assert refused.status_code == 503 and "retry-after" in refused.headers
+        with pytest.raises(Exception, match="1013|too many"):
+            with ws_connect(f"ws://127.0.0.1:{server.port}/ws/timeline") as ws:
+                ws.recv(timeout=5)
+        first.stop()
+
+
 def test_unknown_view_is_refused(tmp_path):
     server = Process(["serve"], sqlite_env(tmp_path), free_port())
     with running(server):

@@ -173,9 +173,11 @@ def test_subscribers_beyond_the_limit_get_503(tmp_path):
         assert first.wait_for(set(positions))
         refused = httpx.get(f"{server.url}/subscribe/timeline")
         assert refused.status_code == 503 and "retry-after" in refused.headers
-        with pytest.raises(Exception, match="1013|too many"):
-            with ws_connect(f"ws://127.0.0.1:{server.port}/ws/timeline") as ws:
-                ws.recv(timeout=5)
+        with (
+            pytest.raises(Exception, match=r"1013|too many"),
+            ws_connect(f"ws://127.0.0.1:{server.port}/ws/timeline") as ws,
+        ):
+            ws.recv(timeout=5)
         first.stop()
 
 

@@ -14,6 +14,7 @@ from service import (
     actors_routes,
     errors,
     log_routes,
+    page,
     reports_routes,
     subscribe_routes,
     views_routes,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(log_routes.router, dependencies=guarded)
     app.include_router(views_routes.router, dependencies=guarded)
     app.include_router(subscribe_routes.router)  # checks keys itself (SSE and WebSocket)
+    app.include_router(page.router)  # the web page and its files: public, no key check
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -14,6 +14,7 @@ from domain.application import EVENT_TYPES
 from service.errors import unprocessable
 from service.eventlog import log_record
 from service.responses import OrjsonResponse, dumps
+from service.schemas import MAX_POSITION
 
 router = APIRouter(tags=["log"])
 
@@ -36,9 +37,12 @@ _PAGE = 1_000
 )
 async def read_log(
     request: Request,
-    after: Annotated[int, Query(ge=0, description="Only events after this log position.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_POSITION, description="Only events after this log position.")
+    ] = 0,
     limit: Annotated[
-        int | None, Query(ge=1, description="At most this many (default: to the end).")
+        int | None,
+        Query(ge=1, le=MAX_POSITION, description="At most this many (default: to the end)."),
     ] = None,
     type: Annotated[list[str], Query(description=f"Event types: {', '.join(EVENT_TYPES)}")] = [],  # noqa: B006
     report: Annotated[

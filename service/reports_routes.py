@@ -17,6 +17,7 @@ from service.errors import problems, unprocessable
 from service.eventlog import log_record
 from service.responses import OrjsonResponse
 from service.schemas import (
+    MAX_VERSION,
     SEED_EXAMPLE,
     Changed,
     CorrectionIn,
@@ -313,7 +314,8 @@ async def get_report(
     report_id: UUID,
     request: Request,
     version: Annotated[
-        int | None, Query(ge=1, description="The report as it stood at this version.")
+        int | None,
+        Query(ge=1, le=MAX_VERSION, description="The report as it stood at this version."),
     ] = None,
 ) -> OrjsonResponse:
     """The report as it stands now (or at `version`) and its whole event history."""

@@ -22,6 +22,10 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+# Both stores keep positions and versions in signed 64-bit integers.
+MAX_POSITION = 2**62
+MAX_VERSION = 2**31
+
 SEED_EXAMPLE: dict[str, Any] = {
     **ReportContent.model_json_schema()["example"],
     "key": "afp-2024-02-02-centcom-85-sites",
@@ -168,7 +172,10 @@ class CorrectionIn(BaseModel):
     reason: Text
     corrected_by: Name | None = Field(default=None, description="On whose word.")
     expected_version: int | None = Field(
-        default=None, ge=1, description="Refuse (409) unless the report is at this version."
+        default=None,
+        ge=1,
+        le=MAX_VERSION,
+        description="Refuse (409) unless the report is at this version.",
     )
 
     model_config = ConfigDict(
@@ -202,7 +209,7 @@ class CorrectionIn(BaseModel):
 class RetractionIn(BaseModel):
     reason: Text
     retracted_by: Name | None = None
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
     model_config = ConfigDict(
         extra="forbid",

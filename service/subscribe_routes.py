@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from projections.facts import descendants
 from service.auth import access, check_key
 from service.responses import OrjsonResponse, dumps
+from service.schemas import MAX_POSITION
 from service.subscriptions import OVERFLOW, SHUTDOWN, Broker, Subscriber
 
 router = APIRouter(tags=["subscriptions"])
@@ -36,7 +37,9 @@ router = APIRouter(tags=["subscriptions"])
 ViewName = Literal["timeline", "tally", "actor_history"]
 After = Annotated[
     int | None,
-    Query(ge=0, description="Resume after this log position (default: from now on)."),
+    Query(
+        ge=0, le=MAX_POSITION, description="Resume after this log position (default: from now on)."
+    ),
 ]
 Actor = Annotated[str | None, Query(description="Only changes about this actor (id or name)")]
 Country = Annotated[str | None, Query(description="Only changes in this ISO country (IQ)")]
@@ -74,7 +77,7 @@ def _start(broker: Broker, view: str, after: int | None, last_event_id: str | No
     if after is not None:
         return after
     if last_event_id and last_event_id.strip().isdigit():
-        return int(last_event_id.strip())
+        return min(int(last_event_id.strip()), MAX_POSITION)
     return broker.projections.clock.position(view)
 
 
@@ -182,6 +185,9 @@ async def subscribe_ws(
         )
     except HTTPException as refusal:
         await websocket.close(code=1008, reason=str(refusal.detail))
+        return
+    if after is not None and not 0 <= after <= MAX_POSITION:
+        await websocket.close(code=1008, reason="after: not a log position")
         return
     if view not in ("timeline", "tally", "actor_history"):
         await websocket.close(code=1008, reason=f"unknown view {view!r}")

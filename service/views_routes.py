@@ -22,6 +22,7 @@ from projections.merge import LEVELS
 from projections.timeline_view import BadCursorError, decode_cursor
 from service.errors import unprocessable
 from service.responses import OrjsonResponse
+from service.schemas import MAX_POSITION
 
 router = APIRouter(tags=["views"])
 
@@ -43,7 +44,11 @@ AsOf = Annotated[
 ]
 MinPosition = Annotated[
     int | None,
-    Query(ge=0, description="Wait until the view reflects this log position (read-your-writes)."),
+    Query(
+        ge=0,
+        le=MAX_POSITION,
+        description="Wait until the view reflects this log position (read-your-writes).",
+    ),
 ]
 
 
@@ -52,6 +57,8 @@ def _parse_as_of(as_of: str | None) -> tuple[int | None, datetime | None]:
         return None, None
     text = as_of.strip()
     if text.isdigit():
+        if int(text) > MAX_POSITION:
+            raise ValueError("position out of range")
         return int(text), None
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:

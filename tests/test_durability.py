@@ -93,7 +93,10 @@ def test_sigkill_mid_stream_loses_no_acknowledged_report(store_env):
         ]
         for thread in threads:
             thread.start()
-        time.sleep(2.5)
+        deadline = time.monotonic() + 60
+        while len(acked) < 40 and time.monotonic() < deadline:  # load under way
+            time.sleep(0.1)
+        time.sleep(0.3)
         server.kill()  # SIGKILL mid-stream: no shutdown, no flush
         stop.set()
         for thread in threads:

@@ -1,0 +1,1191 @@
+// The timeline page: one ES module, no build step. It reads the service's public
+// views (every answer says the log `position` it reflects and takes `as_of`), keeps
+// its whole state in the URL, and follows the log live through SSE.
+// Libraries (vendored, see vendor/VERSIONS.md): vis-timeline (global `vis`),
+// Chart.js with chartjs-plugin-annotation (global `Chart`), timeline-arrows.
+import Arrow from "./vendor/timeline-arrows/arrow.js";
+
+const LEVELS = [
+  "rhetoric",
+  "attack",
+  "attack with casualties",
+  "strikes on a state-backed force",
+  "strikes on a state",
+];
+const KINDS = {
+  attack: "Attack",
+  strike: "Strike",
+  casualties: "Casualties",
+  statement: "Statement",
+  threat: "Threat",
+  denial: "Denial",
+  claim_of_responsibility: "Claim",
+  tally: "Tally",
+};
+const QUALIFIERS = { exact: "", at_least: "at least ", at_most: "at most ", about: "about " };
+const CATEGORIES = {
+  state: "state",
+  state_force: "state force",
+  state_backed: "state-backed force",
+  armed_group: "armed group",
+  institution: "institution",
+  person: "person",
+  other: "other",
+};
+const PARAMS = ["country", "actor", "kind", "level", "as_of", "incident", "who", "rollup"];
+const DAY = 86_400_000;
+const REPORTED_COLOUR = "#6b1f4f";
+
+const app = {
+  head: 0, // the newest log position this page knows of
+  liveFrom: null, // the SSE stream's last id
+  shown: null, // the log position the views on screen reflect
+  actors: new Map(), // id -> actor
+  countries: new Map(), // ISO code -> set of names as the sources wrote them
+  reportLang: new Map(), // report id -> the language its source wrote in
+  seq: 0,
+  timeline: null,
+  items: null,
+  arrows: null,
+  arrowIds: new Set(),
+  fitKey: null,
+  entries: [],
+  chart: null,
+  known: null, // incidents and their report counts at the last live render
+  fresh: new Set(),
+  connection: "connecting",
+  refreshTimer: null,
+  sliderTimer: null,
+};
+
+// ---------------------------------------------------------------- helpers
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+/** An element, built safely: text is always text, never HTML. */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key === "text") el.textContent = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false || child === "") continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+/** Replace an element's children; nested arrays and empty values are fine. */
+function fill(el, ...children) {
+  el.replaceChildren(
+    ...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false && c !== ""),
+  );
+}
+
+const escapeHtml = (text) =>
+  String(text ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const utc = (day) => new Date(`${day}T00:00:00Z`);
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function fmtDay(day, withYear = true) {
+  if (!day) return "?";
+  const d = utc(day);
+  const text = `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
+  return withYear ? `${text} ${d.getUTCFullYear()}` : text;
+}
+
+function fmtRange(earliest, latest) {
+  if (!earliest) return "date unknown";
+  if (!latest || earliest === latest) return fmtDay(earliest);
+  const a = utc(earliest);
+  const b = utc(latest);
+  if (a.getUTCFullYear() === b.getUTCFullYear() && a.getUTCMonth() === b.getUTCMonth()) {
+    return `${a.getUTCDate()}–${fmtDay(latest)}`;
+  }
+  if (a.getUTCFullYear() === b.getUTCFullYear()) return `${fmtDay(earliest, false)} – ${fmtDay(latest)}`;
+  return `${fmtDay(earliest)} – ${fmtDay(latest)}`;
+}
+
+function mondayOf(day) {
+  const d = utc(day);
+  const back = (d.getUTCDay() + 6) % 7;
+  return new Date(d.getTime() - back * DAY).toISOString().slice(0, 10);
+}
+
+const regionEn = safeDisplayNames("en");
+const regionFr = safeDisplayNames("fr");
+function safeDisplayNames(locale) {
+  try {
+    return new Intl.DisplayNames([locale], { type: "region" });
+  } catch {
+    return null;
+  }
+}
+function countryName(code) {
+  const en = regionEn?.of(code);
+  const fr = regionFr?.of(code);
+  if (!en || en === code) return code;
+  return fr && fr !== en ? `${en} / ${fr}` : en;
+}
+
+// ---------------------------------------------------------------- URL state
+
+function state() {
+  const query = new URLSearchParams(location.search);
+  return Object.fromEntries(PARAMS.map((key) => [key, query.get(key) || ""]));
+}
+
+function href(changes) {
+  const query = new URLSearchParams(location.search);
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === "" || value === null || value === undefined) query.delete(key);
+    else query.set(key, value);
+  }
+  const text = query.toString();
+  return text ? `/?${text}` : "/";
+}
+
+function go(changes, { replace = false, focus = null } = {}) {
+  const url = href(changes);
+  history[replace ? "replaceState" : "pushState"](null, "", url);
+  return render({ focus });
+}
+
+function navLink(changes, text, attrs = {}) {
+  return h("a", { href: href(changes), "data-nav": "1", ...attrs }, text);
+}
+
+const actorLink = (id, text, attrs = {}) =>
+  navLink({ who: id, incident: "" }, text, { class: "actor-link", ...attrs });
+const incidentLink = (key, text, attrs = {}) =>
+  navLink({ incident: key, who: "" }, text, { class: "incident-link", ...attrs });
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-nav]");
+  if (!link || event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  const url = new URL(link.href);
+  history.pushState(null, "", url.pathname + url.search);
+  const focus = url.searchParams.get("who") ? "actor" : url.searchParams.get("incident") ? "incident" : null;
+  render({ focus });
+});
+window.addEventListener("popstate", () => render());
+
+// ---------------------------------------------------------------- reading the API
+
+async function getJSON(path, params = {}) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== "" && value !== null && value !== undefined) query.set(key, value);
+  }
+  const url = query.toString() ? `${path}?${query}` : path;
+  const answer = await fetch(url, { headers: { accept: "application/json" } });
+  if (answer.status === 404) return null;
+  if (!answer.ok) throw new Error(`${url} answered ${answer.status}`);
+  return answer.json();
+}
+
+/** Every timeline entry (following `next` pages). */
+async function timelineAll(params) {
+  const first = await getJSON("/timeline", { ...params, limit: 1000 });
+  let page = first;
+  let pages = 0;
+  while (page.next && pages < 20) {
+    page = await getJSON("/timeline", { ...params, limit: 1000, cursor: page.next });
+    first.entries.push(...page.entries);
+    pages += 1;
+  }
+  return first;
+}
+
+// ---------------------------------------------------------------- languages
+// Quotes and names keep the language their source wrote them in (`lang`), so
+// screen readers pronounce "Téhéran" and "soldats américains" as French.
+
+function learnLanguages(entries) {
+  for (const entry of entries || []) {
+    for (const s of entry.sources) if (s.language) app.reportLang.set(s.report, s.language);
+  }
+}
+
+const langOfReport = (id) => app.reportLang.get(id) || null;
+
+function langOfEntry(entry) {
+  const languages = new Set(entry.sources.map((s) => s.language).filter(Boolean));
+  return languages.size === 1 ? [...languages][0] : null;
+}
+
+// ---------------------------------------------------------------- labels
+
+/** The fullest name a source wrote for this actor that still fits in a label. */
+function shortestName(actor) {
+  const names = [...(actor.written_as?.length ? actor.written_as : [actor.name])];
+  names.sort((a, b) => a.length - b.length);
+  const fitting = names.filter((n) => n.length <= 24);
+  return fitting.length ? fitting[fitting.length - 1] : names[0];
+}
+
+function namesIn(entry, role, max = 2) {
+  const names = entry.actors.filter((a) => a.roles.includes(role)).map(shortestName);
+  names.sort((a, b) => a.length - b.length);
+  const shown = names.slice(0, max).join(", ");
+  return names.length > max ? `${shown} +${names.length - max}` : shown;
+}
+
+function countText(count) {
+  return `${QUALIFIERS[count.qualifier] ?? ""}${count.value} ${count.counted}`;
+}
+
+/** A short line for an incident: what, who, where, in the sources' own words. */
+function describe(entry) {
+  if (!entry.kind && entry.retracted.length) {
+    const r = entry.retracted[0];
+    return { kind: "Retracted", who: [r.outlet, r.speaker].filter(Boolean).join(", "), where: "" };
+  }
+  const kind = KINDS[entry.kind] || entry.kind || "Incident";
+  let who = "";
+  if (["attack", "strike", "casualties"].includes(entry.kind)) {
+    const by = namesIn(entry, "perpetrator");
+    const on = namesIn(entry, "target") || namesIn(entry, "affected");
+    who = by && on ? `${by} → ${on}` : by || (on ? `on ${on}` : "");
+  } else if (entry.kind === "claim_of_responsibility") who = namesIn(entry, "claimant");
+  else if (entry.kind === "denial") who = namesIn(entry, "denier");
+  else if (entry.kind === "tally") who = entry.counts.map(countText).join(", ");
+  else who = namesIn(entry, "speaker") || namesIn(entry, "perpetrator");
+  const places = entry.places.slice(0, 2).map((p) => p.name);
+  const where = places.join(", ") + (entry.places.length > 2 ? "…" : "");
+  return { kind, who, where };
+}
+
+function labelText(entry) {
+  const { kind, who, where } = describe(entry);
+  return [kind, who, where].filter(Boolean).join(" · ");
+}
+
+function levelText(entry) {
+  if (entry.status === "retracted" || entry.level === null) return "retracted";
+  return `level ${entry.level}, ${LEVELS[entry.level]}`;
+}
+
+// ---------------------------------------------------------------- the vis timeline
+// One row per incident, in time order (the row's label says what it is, in the
+// sources' words); in the row, a bar spanning the dates every source allows, and,
+// where sources disagree, the hatched envelope of all their dates behind it.
+
+function rowNode(group) {
+  const entry = group.entry;
+  if (!entry) return "";
+  const { kind, who, where } = describe(entry);
+  return h(
+    "a",
+    {
+      class: "row-label",
+      href: href({ incident: entry.incident, who: "" }),
+      "data-nav": "1",
+      title: `${labelText(entry)} — ${fmtRange(entry.when.earliest, entry.when.latest)}, ${levelText(entry)}`,
+      tabindex: "-1", // the list below is the keyboard path; ← → on the timeline too
+    },
+    h("span", { class: `lvl-tag ${entry.level === null ? "lvl-r" : `lvl-${entry.level}`}` }, entry.level === null ? "R" : `L${entry.level}`),
+    h("b", {}, kind),
+    who ? h("span", { class: "who" }, who) : null,
+    where ? h("span", { class: "where" }, where) : null,
+    entry.contradictions.length ? h("span", { class: "warn", title: "contradiction flagged" }, "⚠") : null,
+  );
+}
+
+function itemNode(item) {
+  const entry = item.entry;
+  if (item.envelope) {
+    return h("span", { class: "envelope-label" }, "sources range over ", fmtRange(
+      entry.when.envelope.earliest, entry.when.envelope.latest));
+  }
+  // Long bars carry the sources' own wording of the date ("fin janvier").
+  const days = (utc(entry.when.latest) - utc(entry.when.earliest)) / DAY;
+  const wording = days > 6 ? entry.sources.map((s) => s.when?.wording).find(Boolean) : "";
+  return h("span", { class: "bar-label", lang: langOfEntry(entry) }, wording || "");
+}
+
+function tooltip(entry) {
+  const lines = [
+    `<b>${escapeHtml(labelText(entry))}</b>`,
+    escapeHtml(`${fmtRange(entry.when.earliest, entry.when.latest)} · ${levelText(entry)}`),
+    escapeHtml(`${entry.sources.length} report(s)`),
+  ];
+  const summary = entry.sources[0]?.summary;
+  if (summary) lines.push(escapeHtml(summary.length > 220 ? `${summary.slice(0, 220)}…` : summary));
+  return lines.join("<br>");
+}
+
+function itemClasses(entry) {
+  const classes = [entry.level === null ? "lvl-r" : `lvl-${entry.level}`];
+  const days = (utc(entry.when.latest) - utc(entry.when.earliest)) / DAY;
+  if (days > 4) classes.push("wide");
+  const fuzzy = entry.sources.some(
+    (s) => s.when?.approximate || s.when?.uncertain || (s.when?.precision && s.when.precision !== "day"),
+  );
+  if (fuzzy) classes.push("fuzzy");
+  if (entry.contradictions.length) classes.push("disputed");
+  if (entry.status === "retracted") classes.push("retracted");
+  if (app.fresh.has(entry.incident)) classes.push("fresh");
+  return classes.join(" ");
+}
+
+function ensureTimeline() {
+  if (app.timeline) return;
+  app.items = new vis.DataSet();
+  app.groups = new vis.DataSet();
+  app.timeline = new vis.Timeline($("#timeline"), app.items, app.groups, {
+    orientation: { axis: "top", item: "top" },
+    stack: false,
+    groupOrder: "order",
+    zoomKey: "ctrlKey",
+    verticalScroll: true,
+    maxHeight: 480,
+    minHeight: 160,
+    margin: { item: { horizontal: 0, vertical: 5 }, axis: 6 },
+    moment: (date) => vis.moment(date).utc(),
+    locale: "en",
+    selectable: true,
+    showCurrentTime: false,
+    zoomMin: 4 * DAY,
+    zoomMax: 5 * 365 * DAY,
+    template: (item) => itemNode(item),
+    groupTemplate: (group) => rowNode(group),
+    tooltip: { followMouse: true, overflowMethod: "cap", delay: 150 },
+  });
+  // vis fits the window once after its first draw: move it only after that.
+  app.drawn = new Promise((resolve) => {
+    const once = () => {
+      app.timeline.off("changed", once);
+      resolve();
+    };
+    app.timeline.on("changed", once);
+  });
+  // Says on <body> what the window last settled on (for tests and screenshots).
+  app.timeline.on("rangechanged", ({ byUser }) => {
+    document.body.dataset.window = byUser ? "user" : app.pendingWindow || "code";
+    app.pendingWindow = null;
+  });
+  app.timeline.on("select", ({ items, event }) => {
+    if (!items.length || !event) return; // a selection made by code
+    const key = String(items[0]).replace(/^envelope:/, "");
+    go({ incident: key, who: "" }, { focus: "incident" });
+  });
+  app.arrows = new Arrow(app.timeline, [], {
+    followRelationships: true,
+    color: "#1f2937",
+    strokeWidth: 2,
+    hideWhenItemsNotVisible: false,
+  });
+  $("#timeline").addEventListener("keydown", timelineKeys);
+}
+
+function timelineKeys(event) {
+  const order = app.entries.map((e) => e.incident);
+  if (!order.length) return;
+  const current = app.timeline.getSelection()[0];
+  let index = order.indexOf(String(current ?? "").replace(/^envelope:/, ""));
+  if (event.key === "ArrowRight" || event.key === "ArrowDown") index = Math.min(order.length - 1, index + 1);
+  else if (event.key === "ArrowLeft" || event.key === "ArrowUp") index = Math.max(0, index < 0 ? 0 : index - 1);
+  else if (event.key === "Home") index = 0;
+  else if (event.key === "End") index = order.length - 1;
+  else if (event.key === "Enter" || event.key === " ") {
+    if (index >= 0) {
+      event.preventDefault();
+      go({ incident: order[index], who: "" }, { focus: "incident" });
+    }
+    return;
+  } else return;
+  event.preventDefault();
+  app.timeline.setSelection(order[index], { focus: true, animation: { duration: 200 } });
+  const entry = app.entries[index];
+  announce(`${index + 1} of ${order.length}: ${labelText(entry)}, ${fmtRange(entry.when.earliest, entry.when.latest)}, ${levelText(entry)}. Enter opens its reports.`);
+}
+
+function renderTimeline(entries, fitKey, focus = null) {
+  ensureTimeline();
+  const groups = entries.map((entry, order) => ({
+    id: entry.incident,
+    order,
+    entry,
+    className: `row ${entry.level === null ? "lvl-r" : `lvl-${entry.level}`}${app.fresh.has(entry.incident) ? " fresh" : ""}`,
+  }));
+  const items = [];
+  for (const entry of entries) {
+    items.push({
+      id: entry.incident,
+      group: entry.incident,
+      start: utc(entry.when.earliest),
+      end: new Date(utc(entry.when.latest).getTime() + DAY),
+      type: "range",
+      className: itemClasses(entry),
+      title: tooltip(entry),
+      entry,
+    });
+    const envelope = entry.when.envelope;
+    if (!entry.when.agreed && envelope) {
+      items.push({
+        id: `envelope:${entry.incident}`,
+        group: entry.incident,
+        start: utc(envelope.earliest),
+        end: new Date(utc(envelope.latest).getTime() + DAY),
+        type: "range",
+        className: "envelope",
+        title: escapeHtml(`The sources place "${labelText(entry)}" anywhere from ${fmtRange(envelope.earliest, envelope.latest)}; most agree on ${fmtRange(entry.when.earliest, entry.when.latest)}.`),
+        entry,
+        envelope: true,
+      });
+    }
+  }
+  const keepItems = new Set(items.map((i) => i.id));
+  app.items.remove(app.items.getIds().filter((id) => !keepItems.has(id)));
+  const keepGroups = new Set(groups.map((g) => g.id));
+  app.groups.remove(app.groups.getIds().filter((id) => !keepGroups.has(id)));
+  app.groups.update(groups);
+  app.items.update(items);
+
+  // Responds-to arrows, from the cause to the incident that answers it: solid
+  // when the answer is itself an attack or strike, dashed for words.
+  const present = new Set(entries.map((e) => e.incident));
+  const byKey = Object.fromEntries(entries.map((e) => [e.incident, e]));
+  const wanted = new Map();
+  for (const entry of entries) {
+    const deed = entry.level >= 1;
+    for (const cause of entry.responds_to) {
+      if (!present.has(cause)) continue;
+      // The library fixes an arrow's colour and dash when it is added: they are
+      // part of its id, so a change of level gives a new arrow.
+      wanted.set(`${cause} -> ${entry.incident} ${deed ? "deed" : "words"}`, { cause, entry, deed });
+    }
+  }
+  for (const [id, { cause, entry, deed }] of wanted) {
+    if (app.arrowIds.has(id)) continue;
+    app.arrowIds.add(id);
+    app.arrows.addArrow({
+      id,
+      id_item_1: cause,
+      id_item_2: entry.incident,
+      direction: 1,
+      color: deed ? "#1f2937" : "#a3acb9",
+      line: deed ? 0 : 1,
+      type: deed ? 0 : 1,
+    });
+  }
+  for (const id of app.arrowIds) {
+    const spec = app.arrows.getArrow(id);
+    const on = wanted.get(id);
+    // The library draws only arrows whose two items exist: park the others.
+    spec.id_item_1 = on ? on.cause : "\u0000none";
+    if (on) spec.title = escapeHtml(`${labelText(on.entry)} responds to ${labelText(byKey[on.cause])}`);
+  }
+  const selected = state().incident;
+  app.timeline.setSelection(selected && present.has(selected) ? [selected] : []);
+  const refit = fitKey !== app.fitKey && entries.length;
+  if (refit) app.fitKey = fitKey;
+  app.timeline.redraw();
+  return app.drawn.then(() => {
+    if (focus && present.has(focus)) focusChain(focus);
+    else if (refit || freshOutsideWindow(entries)) fitAll(!refit);
+  });
+}
+
+function freshOutsideWindow(entries) {
+  const { start, end } = app.timeline.getWindow();
+  return entries.some((e) => app.fresh.has(e.incident)
+    && (utc(e.when.earliest) < start || utc(e.when.latest).getTime() + DAY > end.getTime()));
+}
+
+/** The whole period of the incidents shown. */
+function fitAll(animate = true) {
+  const entries = app.entries;
+  if (!app.timeline || !entries.length) return;
+  const starts = entries.map((e) => utc(e.when.envelope?.earliest || e.when.earliest).getTime());
+  const ends = entries.map((e) => utc(e.when.envelope?.latest || e.when.latest).getTime() + DAY);
+  const first = Math.min(...starts);
+  const last = Math.max(...ends);
+  const pad = Math.max(3 * DAY, (last - first) * 0.04);
+  app.pendingWindow = "all";
+  app.timeline.setWindow(first - pad, last + pad, { animation: animate ? { duration: 300 } : false });
+}
+
+/** Zoom on an incident, what it responds to and what answers it. */
+function focusChain(key) {
+  const entry = app.entries.find((e) => e.incident === key);
+  if (!app.timeline || !entry) return;
+  const keys = new Set([key, ...entry.chain.filter((c) => c.known).map((c) => c.incident)]);
+  for (const e of app.entries) if (e.responds_to.includes(key) && e.level >= 1) keys.add(e.incident);
+  const shown = app.entries.filter((e) => keys.has(e.incident));
+  const first = Math.min(...shown.map((e) => utc(e.when.earliest).getTime()));
+  const last = Math.max(...shown.map((e) => utc(e.when.latest).getTime() + DAY));
+  const pad = Math.max(4 * DAY, (last - first) * 0.25);
+  app.pendingWindow = `chain:${key}`;
+  app.timeline.setWindow(first - pad, last + pad, { animation: { duration: 300 } });
+}
+
+function renderIncidentList(entries) {
+  const list = $("#incident-list");
+  const selected = state().incident;
+  fill(list,
+    ...entries.map((entry) => {
+      const { kind, who, where } = describe(entry);
+      const actorLinks = entry.actors.map((a) =>
+        a.actor_id ? actorLink(a.actor_id, shortestName(a), { title: `${a.name}: ${a.roles.join(", ")}` }) : h("span", {}, shortestName(a)),
+      );
+      return h(
+        "li",
+        {
+          class: ["incident-row", app.fresh.has(entry.incident) ? "fresh" : "", selected === entry.incident ? "current" : ""].join(" "),
+          dataset: { incident: entry.incident, earliest: entry.when.earliest, level: String(entry.level ?? "") },
+        },
+        h("span", { class: `badge ${entry.level === null ? "lvl-r" : `lvl-${entry.level}`}`, title: levelText(entry) },
+          entry.level === null ? "R" : `L${entry.level}`),
+        h("span", { class: "when" }, fmtRange(entry.when.earliest, entry.when.latest)),
+        incidentLink(entry.incident, [kind, who].filter(Boolean).join(": "), {
+          "aria-label": `${labelText(entry)}, ${fmtRange(entry.when.earliest, entry.when.latest)}, ${levelText(entry)}, ${entry.sources.length} report(s)`,
+          "aria-current": selected === entry.incident ? "true" : null,
+        }),
+        where ? h("span", { class: "where" }, where) : null,
+        entry.contradictions.length ? h("span", { class: "flag" }, "⚠ contradiction") : null,
+        entry.responds_to.length ? h("span", { class: "responds" }, "↩ responds to ", entry.responds_to.map((k) => incidentLink(k, shortKey(k)))) : null,
+        h("span", { class: "actors" }, actorLinks.flatMap((link, i) => (i ? [", ", link] : [link]))),
+        app.fresh.has(entry.incident) ? h("span", { class: "new-badge" }, "new") : null,
+      );
+    }),
+  );
+  if (!entries.length) list.append(h("li", { class: "empty" }, "No incident in the log at this point for these filters."));
+  $("#incident-count").textContent = `(${entries.length})`;
+}
+
+function shortKey(key) {
+  const entry = app.entries.find((e) => e.incident === key);
+  if (entry) return `${labelText(entry)} (${fmtRange(entry.when.earliest, entry.when.latest)})`;
+  return `${key.startsWith("report:") ? "an incident" : key} (not in the log at this point)`;
+}
+
+// ---------------------------------------------------------------- one incident
+
+function renderIncident(answer, open) {
+  const section = $("#incident");
+  if (!open) {
+    section.hidden = true;
+    fill(section);
+    return;
+  }
+  section.hidden = false;
+  if (!answer) {
+    fill(section,
+      h("h2", { id: "incident-title", tabindex: "-1" }, "Incident not in the log at this point"),
+      h("p", {}, `No incident "${open}" as of position ${app.shown ?? "?"}.`),
+      navLink({ incident: "" }, "Close"),
+    );
+    return;
+  }
+  const entry = answer.entry;
+  const flagged = new Map(); // report id -> warnings
+  for (const c of entry.contradictions) {
+    if (c.type === "date_disagreement") {
+      for (const r of c.reports) if (!r.agrees_with_placement) addFlag(flagged, r.report, "date disagrees with the other sources");
+    } else if (c.type === "response_before_cause") {
+      addFlag(flagged, c.report, "dated before the incident it answers");
+    }
+  }
+  const answeredBy = app.entries.filter((e) => e.responds_to.includes(entry.incident));
+  const corrections = new Map();
+  for (const c of entry.corrections) {
+    if (!corrections.has(c.report)) corrections.set(c.report, []);
+    corrections.get(c.report).push(c);
+  }
+  fill(section,
+    h("div", { class: "detail-head" },
+      h("h2", { id: "incident-title", tabindex: "-1" }, labelText(entry)),
+      entry.level === null ? null : h("span", { class: `badge big lvl-${entry.level}` }, levelText(entry)),
+      entry.status === "retracted" ? h("span", { class: "badge retracted-badge" }, "every report retracted") : null,
+      navLink({ incident: "" }, "Close ✕", { class: "close", "aria-label": "Close the incident" }),
+    ),
+    h("dl", { class: "facts" },
+      h("dt", {}, "When"),
+      h("dd", {}, fmtRange(entry.when.earliest, entry.when.latest),
+        entry.when.agreed ? " (what every source allows)" : h("span", { class: "flag" },
+          ` ⚠ sources disagree: they range over ${fmtRange(entry.when.envelope.earliest, entry.when.envelope.latest)}; shown where most agree`)),
+      entry.places.length ? [h("dt", {}, "Where"), h("dd", {}, joinNodes(entry.places.map((p) =>
+        h("span", {}, h("span", { lang: langOfEntry(entry) }, p.name), p.country ? h("span", { class: "muted" }, ` (${p.country})`) : null))))] : null,
+      entry.chain.length ? [h("dt", {}, "Responds to"), h("dd", {}, h("ol", { class: "chain" }, entry.chain.map((link) =>
+        h("li", {}, "→ ", link.known ? incidentLink(link.incident, shortKey(link.incident)) : h("span", {}, `${link.incident} (not in the log)`),
+          link.level !== null && link.level !== undefined ? h("span", { class: "muted" }, ` · level ${link.level}`) : null))))] : null,
+      answeredBy.length ? [h("dt", {}, "Answered by"), h("dd", {}, joinNodes(answeredBy.map((e) => incidentLink(e.incident, shortKey(e.incident)))))] : null,
+      entry.counts.length ? [h("dt", {}, "Counts"), h("dd", {}, h("ul", { class: "plain" }, entry.counts.map((c) =>
+        h("li", {}, h("b", {}, countText(c)), c.range ? ` (range ${c.low}–${c.high})` : "", " — ",
+          joinNodes(c.sources.map((s) => h("q", { lang: langOfReport(s.report) }, s.wording || `${s.value}`)))))))] : null,
+      entry.actors.length ? h("dt", {}, "Actors") : null,
+      entry.actors.length ? h("dd", {}, h("ul", { class: "plain actors-list" }, entry.actors.map((a) =>
+        h("li", {},
+          a.actor_id ? actorLink(a.actor_id, a.name) : h("span", {}, a.name),
+          h("span", { class: "roles" }, ` ${a.roles.join(", ")}`),
+          a.category ? h("span", { class: "muted" }, ` · ${CATEGORIES[a.category] || a.category}`) : null,
+          a.written_as?.length ? [" — written ", joinNodes(a.written_as.map((w) => h("q", { lang: langOfEntry(entry) }, w)))] : null)))) : null,
+    ),
+    entry.contradictions.length ? [
+      h("h3", {}, "Contradictions flagged"),
+      h("ul", { class: "contradictions" }, entry.contradictions.map((c) => contradictionItem(c, false))),
+    ] : null,
+    h("h3", {}, `Reports (${entry.sources.length})`),
+    h("ol", { class: "sources" }, entry.sources.map((s) => sourceItem(s, flagged.get(s.report) || [], corrections.get(s.report) || []))),
+    entry.retracted.length ? [
+      h("h3", {}, `Retracted (${entry.retracted.length})`),
+      h("ul", { class: "retractions" }, entry.retracted.map((r) => h("li", { class: "retraction" },
+        h("b", {}, r.outlet), r.speaker ? [" quoting ", h("span", { lang: langOfReport(r.report) }, r.speaker)] : null,
+        ": retracted", r.by ? ` by ${r.by}` : "", " — ", h("q", {}, r.reason), " ",
+        h("a", { href: `/reports/${r.report}`, class: "raw" }, "report and its history"))))] : null,
+  );
+}
+
+function addFlag(map, report, text) {
+  if (!map.has(report)) map.set(report, []);
+  map.get(report).push(text);
+}
+
+function joinNodes(nodes, separator = ", ") {
+  return nodes.flatMap((node, i) => (i ? [separator, node] : [node]));
+}
+
+function sourceItem(s, flags, corrections) {
+  const lang = s.language || null;
+  let quoted;
+  if (!s.speaker) quoted = h("span", { class: "muted" }, "no one quoted: the outlet's own account");
+  else quoted = ["quoting ", h("span", { class: "speaker", lang }, s.speaker), " ",
+    h("span", { class: `badge ${s.anonymous ? "anon" : "named"}` }, s.anonymous ? "anonymous source" : "named source")];
+  const when = s.when || {};
+  return h("li", { class: `source${flags.length ? " flagged" : ""}`, dataset: { report: s.report } },
+    h("div", { class: "source-head" },
+      h("b", { class: "outlet" }, s.outlet), " ", quoted,
+      h("span", { class: "muted" }, [
+        s.channel ? ` · ${s.channel}` : "",
+        s.language ? ` · ${s.language}` : "",
+        s.published_at ? ` · published ${String(s.published_at).slice(0, 10)}` : "",
+      ].join("")),
+      " ", s.url ? h("a", { href: s.url, rel: "noreferrer" }, "original") : null,
+      " ", h("a", { href: `/reports/${s.report}`, class: "raw" }, "report and its history"),
+    ),
+    h("p", { class: "source-when" }, h("span", { class: "muted" }, `${KINDS[s.kind] || s.kind}, dated `),
+      when.wording ? [h("q", { lang }, when.wording), " → "] : null,
+      fmtRange(when.earliest, when.latest), when.edtf ? h("code", {}, ` ${when.edtf}`) : null,
+      when.approximate ? " (approximate)" : "", when.uncertain ? " (uncertain)" : ""),
+    flags.map((f) => h("p", { class: "flag" }, `⚠ ${f}`)),
+    s.quote ? h("blockquote", { lang }, s.quote) : null,
+    s.excerpt ? h("p", { class: "excerpt" }, h("span", { class: "muted" }, "Reporter's sentence: "), h("q", { lang }, s.excerpt)) : null,
+    s.summary ? h("p", { class: "summary" }, s.summary) : null,
+    corrections.length ? h("ul", { class: "corrections" }, corrections.map((c) => h("li", {},
+      `Corrected (${(c.fields || []).join(", ")})`, c.by ? ` on the word of ${c.by}` : "", c.reason ? [": ", h("q", {}, c.reason)] : "",
+      c.position ? h("span", { class: "muted" }, ` · log position ${c.position}`) : null))) : null,
+  );
+}
+
+function contradictionItem(c, withIncident) {
+  const head = withIncident ? [incidentLink(c.incident, shortKey(c.incident)), ": "] : [];
+  if (c.type === "date_disagreement") {
+    return h("li", { class: "contradiction" }, head, h("b", {}, "Dates disagree. "), c.detail, ".",
+      h("ul", {}, c.reports.map((r) => h("li", { class: r.agrees_with_placement ? "" : "disagrees" },
+        r.agrees_with_placement ? "✓ " : "✗ ", fmtRange(r.earliest, r.latest), " — ", h("b", {}, r.outlet),
+        r.speaker ? [" quoting ", h("span", { lang: langOfReport(r.report) }, r.speaker)] : null,
+        r.wording ? [": ", h("q", { lang: langOfReport(r.report) }, r.wording)] : null))));
+  }
+  if (c.type === "response_before_cause") {
+    return h("li", { class: "contradiction" }, head, h("b", {}, "Response dated before its cause. "),
+      h("b", {}, c.outlet), c.speaker ? [" quoting ", h("span", { lang: langOfReport(c.report) }, c.speaker)] : null,
+      c.wording ? [": ", h("q", { lang: langOfReport(c.report) }, c.wording)] : null, ` — ${c.detail} (`,
+      incidentLink(c.responds_to, shortKey(c.responds_to)), ").");
+  }
+  return h("li", { class: "contradiction" }, head, c.detail || c.type);
+}
+
+// ---------------------------------------------------------------- the tally
+
+function renderTally(tally) {
+  const headline = $("#tally-headline");
+  if (!tally) {
+    headline.textContent = "No tally at this point.";
+    return;
+  }
+  headline.textContent = tally.headline?.text || "";
+  const series = new Map(tally.series.map((s) => [s.week, s]));
+  const reported = tally.reported.map((r) => ({ ...r, week: mondayOf(r.speaks_for || r.published_at) }));
+  let last = mondayOf(tally.start);
+  for (const key of [...series.keys(), ...reported.map((r) => r.week)]) if (key > last) last = key;
+  const weeks = [];
+  for (let t = utc(mondayOf(tally.start)).getTime(); t <= utc(last).getTime(); t += 7 * DAY) {
+    weeks.push(new Date(t).toISOString().slice(0, 10));
+  }
+  let running = 0;
+  const perWeek = [];
+  const cumulative = [];
+  for (const week of weeks) {
+    const row = series.get(week);
+    running = row ? row.cumulative : running;
+    perWeek.push(row ? row.attacks : 0);
+    cumulative.push(running);
+  }
+  const markers = weeks.map(() => null);
+  const annotations = {};
+  reported.forEach((r, n) => {
+    const index = weeks.indexOf(r.week);
+    if (index < 0) return;
+    markers[index] = Math.max(markers[index] ?? 0, r.value);
+    const documented = cumulative[index];
+    const bound = r.qualifier === "at_least" ? "at least " : QUALIFIERS[r.qualifier] || "";
+    annotations[`gap${n}`] = {
+      type: "line",
+      xMin: index,
+      xMax: index,
+      yMin: documented,
+      yMax: r.value,
+      borderColor: REPORTED_COLOUR,
+      borderWidth: 2,
+      borderDash: [6, 5],
+      label: {
+        display: true,
+        content: `gap: ${r.value - documented}${r.qualifier === "at_least" ? "+" : ""} not documented in the log`,
+        position: "center",
+        backgroundColor: "rgba(255,255,255,0.92)",
+        color: REPORTED_COLOUR,
+        font: { size: 12 },
+        xAdjust: -110,
+      },
+    };
+    annotations[`reported${n}`] = {
+      type: "label",
+      xValue: index,
+      yValue: r.value,
+      position: { x: "end", y: "center" },
+      xAdjust: -16,
+      content: [`${bound}${r.value} ${r.counted} reported: «${r.wording || r.value}»`, `${r.outlet}${r.speaker ? `, quoting ${r.speaker}` : ""}, ${fmtDay(r.published_at || r.speaks_for)}`],
+      backgroundColor: "rgba(255,255,255,0.95)",
+      borderColor: REPORTED_COLOUR,
+      borderWidth: 1,
+      borderRadius: 4,
+      color: "#1f2937",
+      font: { size: 12 },
+      padding: 6,
+      textAlign: "right",
+    };
+  });
+  const top = Math.max(5, ...cumulative, ...reported.map((r) => r.value));
+  const labels = weeks.map((w, i) => (i === 0 || w.slice(5, 7) === "01" && utc(w).getUTCDate() <= 7 ? fmtDay(w) : fmtDay(w, false)));
+  const data = {
+    labels,
+    datasets: [
+      { type: "bar", label: "Documented attacks per week", data: perWeek, backgroundColor: "#c9372c", pointStyle: "rect", order: 3 },
+      { type: "line", label: "Documented, cumulative", data: cumulative, borderColor: "#1f2937", backgroundColor: "#1f2937", pointRadius: 2, borderWidth: 2, stepped: "after", pointStyle: "line", order: 2 },
+      { type: "line", label: "Reported by sources (lower bound)", data: markers, showLine: false, pointStyle: "triangle", pointRadius: 10, pointHoverRadius: 12, backgroundColor: REPORTED_COLOUR, borderColor: REPORTED_COLOUR, order: 1 },
+    ],
+  };
+  const canvas = $("#tally-chart");
+  canvas.setAttribute("aria-label", `Chart. ${tally.headline?.text || ""}. Documented per week, cumulative, and reported tallies as markers; the same data is in the table below.`);
+  if (!app.chart) {
+    Chart.defaults.font.family = getComputedStyle(document.documentElement).fontFamily;
+    Chart.defaults.color = "#374151";
+    app.chart = new Chart(canvas, {
+      data,
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        scales: {
+          y: { beginAtZero: true, suggestedMax: top * 1.1, title: { display: true, text: "attacks" }, ticks: { precision: 0 } },
+          x: { title: { display: true, text: "week beginning" }, ticks: { maxRotation: 0, autoSkipPadding: 8 } },
+        },
+        plugins: {
+          legend: { position: "bottom", reverse: true, labels: { usePointStyle: true } },
+          annotation: { annotations },
+          tooltip: {
+            callbacks: {
+              title: (items) => `Week of ${fmtDay(weeks[items[0].dataIndex])}`,
+              afterBody: (items) => {
+                const rs = reported.filter((r) => r.week === weeks[items[0].dataIndex]);
+                return rs.map((r) => `${r.outlet}: «${r.wording}»`);
+              },
+            },
+          },
+        },
+      },
+    });
+  } else {
+    app.chart.data = data;
+    app.chart.options.scales.y.suggestedMax = top * 1.1;
+    app.chart.options.plugins.annotation.annotations = annotations;
+    app.chart.options.plugins.tooltip.callbacks.title = (items) => `Week of ${fmtDay(weeks[items[0].dataIndex])}`;
+    app.chart.options.plugins.tooltip.callbacks.afterBody = (items) =>
+      reported.filter((r) => r.week === weeks[items[0].dataIndex]).map((r) => `${r.outlet}: «${r.wording}»`);
+    app.chart.update("none");
+  }
+
+  fill($("#tally-table tbody"), ...weeks.map((week, i) => h("tr", {},
+    h("th", { scope: "row" }, fmtDay(week)),
+    h("td", {}, String(perWeek[i])),
+    h("td", {}, String(cumulative[i])),
+    h("td", {}, joinNodes(reported.filter((r) => r.week === week).map((r) =>
+      h("span", {}, `${QUALIFIERS[r.qualifier] ?? ""}${r.value} (${r.outlet}: `, h("q", { lang: langOfReport(r.report) }, r.wording), ")")))),
+  )));
+  fill($("#reported"), ...(reported.length ? reported.map((r) => h("li", { class: "reported-item" },
+    h("b", {}, `${QUALIFIERS[r.qualifier] ?? ""}${r.value} ${r.counted}`), " — ", h("q", { lang: langOfReport(r.report) }, r.wording),
+    ` — ${r.outlet}`, r.speaker ? [" quoting ", h("span", { lang: langOfReport(r.report) }, r.speaker)] : "",
+    `, published ${fmtDay(r.published_at)}; counts since ${fmtDay(r.since)}, up to ${fmtDay(r.speaks_for)}.`,
+    r.excerpt ? h("p", { class: "excerpt" }, h("q", { lang: langOfReport(r.report) }, r.excerpt)) : null,
+  )) : [h("li", { class: "empty" }, "No source has reported a tally at this point.")]));
+  fill($("#attacks"), ...(tally.attacks.length ? tally.attacks.map((a) => h("li", {},
+    h("span", { class: "when" }, fmtDay(a.day)), " ", incidentLink(a.incident, shortKey(a.incident)),
+    a.targets.length ? [" — on ", joinNodes(a.targets.map((t) => actorLink(t.key, t.name)))] : null,
+    a.claimants?.length ? [" — claimed by ", joinNodes(a.claimants.map((c) => (c.key ? actorLink(c.key, c.name) : c.name)))] : null,
+    a.countries?.length ? ` (${a.countries.join(", ")})` : "",
+    ` · ${a.reports} report(s)`,
+  )) : [h("li", { class: "empty" }, "None documented at this point.")]));
+}
+
+// ---------------------------------------------------------------- contradictions
+
+function renderContradictions(answer) {
+  const list = $("#contradictions");
+  const items = answer?.contradictions || [];
+  fill(list, ...(items.length ? items.map((c) => contradictionItem(c, true)) : [h("li", { class: "empty" }, "None at this point.")]));
+}
+
+// ---------------------------------------------------------------- an actor's page
+
+function actorName(id) {
+  return app.actors.get(id)?.name || id;
+}
+
+function renderActor(answer, id, rollup) {
+  const section = $("#actor-view");
+  if (!answer) {
+    fill(section,
+      navLink({ who: "" }, "← Back to the timeline", { class: "back" }),
+      h("h2", { id: "actor-title", tabindex: "-1" }, actorName(id)),
+      h("p", {}, `This actor is not in the log as of position ${app.shown ?? "?"}.`),
+    );
+    return;
+  }
+  const actor = answer.actor;
+  const roles = new Map();
+  for (const a of answer.appearances) roles.set(a.role, (roles.get(a.role) || 0) + 1);
+  const s = answer.summary;
+  fill(section,
+    navLink({ who: "" }, "← Back to the timeline", { class: "back" }),
+    h("div", { class: "detail-head" },
+      h("h2", { id: "actor-title", tabindex: "-1" }, actor.name),
+      actor.category ? h("span", { class: "badge cat" }, CATEGORIES[actor.category] || actor.category) : null),
+    actor.description ? h("p", { class: "description" }, actor.description) : null,
+    actor.aliases?.length ? h("p", {}, "Also written: ", joinNodes(actor.aliases.map((a) =>
+      h("span", { class: "alias", lang: a.language || null }, a.name, a.language ? h("span", { class: "muted" }, ` (${a.language})`) : null)))) : null,
+    actor.parent_id ? h("p", {}, "Within: ", actorLink(actor.parent_id, actorName(actor.parent_id))) : null,
+    actor.members?.length ? h("p", {}, "Includes: ", joinNodes(actor.members.map((m) => actorLink(m, actorName(m))))) : null,
+    h("label", { class: "check" },
+      h("input", { type: "checkbox", id: "rollup", checked: rollup, onchange: (e) => go({ rollup: e.target.checked ? "" : "0" }) }),
+      " Include the actors within it"),
+    h("ul", { class: "stats", "aria-label": "Summary" },
+      stat("reports", s.reports), stat("incidents", s.incidents), stat("attacks carried out", s.attacks_carried_out),
+      stat("attacks suffered", s.attacks_suffered), stat("statements", s.statements), stat("denials", s.denials),
+      stat("retracted reports", s.retracted_reports)),
+    h("p", { class: "roles-line" }, "Roles: ", [...roles].map(([role, n]) => `${role} ×${n}`).join(", ") || "none"),
+    h("table", { class: "appearances" },
+      h("caption", {}, "Every report it appears in, in time order"),
+      h("thead", {}, h("tr", {}, ["When", "Role", "Written as", "Kind", "Incident", "Source", "Quoted"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, answer.appearances.map((a) => h("tr", { class: a.retracted ? "retracted-row" : "" },
+        h("td", {}, fmtRange(a.when?.earliest, a.when?.latest), a.when?.wording ? h("div", {}, h("q", { lang: langOfReport(a.report) }, a.when.wording)) : null),
+        h("td", {}, h("b", {}, a.role), a.actor !== actor.id ? h("div", { class: "muted" }, "as ", actorLink(a.actor, a.actor_name)) : null),
+        h("td", {}, joinNodes((a.written_as || []).map((w) => h("q", { lang: langOfReport(a.report) }, w)))),
+        h("td", {}, KINDS[a.kind] || a.kind, a.retracted ? h("div", { class: "badge retracted-badge" }, "retracted") : null,
+          a.corrections ? h("div", { class: "muted" }, `corrected ×${a.corrections}`) : null),
+        h("td", {}, a.incident ? incidentLink(a.incident, shortKey(a.incident)) : "—"),
+        h("td", {}, h("b", {}, a.outlet), a.speaker ? [" quoting ", h("span", { lang: langOfReport(a.report) }, a.speaker)] : null,
+          a.speaker ? h("span", { class: `badge ${a.anonymous ? "anon" : "named"}` }, a.anonymous ? "anonymous" : "named") : null),
+        h("td", {}, a.quote ? h("q", { lang: langOfReport(a.report) }, a.quote) : h("span", { class: "muted" }, "—")),
+      )))),
+  );
+}
+
+const stat = (label, value) => h("li", {}, h("b", {}, String(value ?? 0)), ` ${label}`);
+
+// ---------------------------------------------------------------- filters
+
+function renderFilters(s, timelineForOptions) {
+  for (const entry of timelineForOptions?.entries || []) {
+    for (const place of entry.places) {
+      if (!place.country) continue;
+      if (!app.countries.has(place.country)) app.countries.set(place.country, new Set());
+      app.countries.get(place.country).add(place.name);
+    }
+  }
+  const countries = [...app.countries.keys()];
+  if (s.country && !countries.includes(s.country.toUpperCase())) countries.push(s.country.toUpperCase());
+  countries.sort();
+  fillSelect($("#f-country"), "all", countries.map((code) => {
+    const written = [...(app.countries.get(code) || [])].slice(0, 3).join(", ");
+    return [code, `${code} — ${countryName(code)}${written ? ` (as written: ${written})` : ""}`];
+  }), s.country.toUpperCase());
+  const actors = [...app.actors.values()].sort((a, b) => a.name.localeCompare(b.name));
+  fillSelect($("#f-actor"), "all", actors.map((a) => {
+    const other = (a.aliases || []).map((x) => x.name).slice(0, 3).join(", ");
+    return [a.id, other ? `${a.name} (${other})` : a.name];
+  }), s.actor);
+  $("#f-kind").value = s.kind;
+  $("#f-level").value = s.level;
+  $("#f-reset").href = href({ country: "", actor: "", kind: "", level: "" });
+}
+
+function fillSelect(select, allText, options, value) {
+  const current = [...select.options].map((o) => `${o.value}\u0000${o.textContent}`).join("\n");
+  const wanted = [["", allText], ...options].map(([v, t]) => `${v}\u0000${t}`).join("\n");
+  if (current !== wanted) {
+    select.replaceChildren(...[["", allText], ...options].map(([v, t]) => h("option", { value: v }, t)));
+  }
+  if (value && ![...select.options].some((o) => o.value === value)) {
+    select.append(h("option", { value }, value));
+  }
+  select.value = value;
+}
+
+$("#filters").addEventListener("change", (event) => {
+  const form = event.currentTarget;
+  go({
+    country: form.country.value,
+    actor: form.actor.value,
+    kind: form.kind.value,
+    level: form.level.value,
+  });
+});
+$("#filters").addEventListener("submit", (event) => event.preventDefault());
+
+// ---------------------------------------------------------------- the slider over the log
+
+const slider = $("#asof");
+
+function updateSlider(s) {
+  slider.max = String(app.head);
+  const value = s.as_of ? Math.min(app.shown ?? app.head, app.head) : app.head;
+  if (document.activeElement !== slider || !app.sliderTimer) slider.value = String(value);
+  $("#asof-out").textContent = s.as_of ? `${value} of ${app.head}` : `${app.head} (now)`;
+  slider.setAttribute("aria-valuetext", s.as_of ? `position ${value} of ${app.head}` : `position ${app.head}, now, live`);
+  $("#to-live").disabled = !s.as_of;
+}
+
+slider.addEventListener("input", () => {
+  const value = Number(slider.value);
+  const live = value >= app.head;
+  $("#asof-out").textContent = live ? `${app.head} (now)` : `${value} of ${app.head}`;
+  clearTimeout(app.sliderTimer);
+  app.sliderTimer = setTimeout(() => {
+    app.sliderTimer = null;
+    go({ as_of: live ? "" : String(value) }, { replace: true });
+  }, 120);
+});
+$("#to-live").addEventListener("click", () => go({ as_of: "" }));
+$("#fit-all").addEventListener("click", () => fitAll());
+
+async function describePosition(position) {
+  const target = $("#asof-event");
+  if (!position) {
+    target.textContent = "Position 0: before the first event, the log was empty.";
+    return;
+  }
+  try {
+    const answer = await fetch(`/events?after=${position - 1}&limit=1`);
+    const line = (await answer.text()).split("\n").find(Boolean);
+    if (!line) return;
+    const event = JSON.parse(line);
+    const data = event.data || {};
+    const what = data.content?.excerpt || data.content?.summary || data.name || data.reason || "";
+    const when = String(event.recorded_at).replace("T", " ").slice(0, 19);
+    fill(target, h("span", {}, `Position ${event.position}: ${event.type}, recorded ${when} UTC`,
+      what ? [" — ", h("q", { lang: data.content?.source?.language || null }, what.length > 160 ? `${what.slice(0, 160)}…` : what)] : ""));
+  } catch {
+    target.textContent = "";
+  }
+}
+
+// ---------------------------------------------------------------- rendering everything
+
+function showError(error) {
+  const box = $("#error");
+  if (!error) {
+    box.hidden = true;
+    box.textContent = "";
+    return;
+  }
+  box.hidden = false;
+  box.textContent = `Could not read the service: ${error.message || error}. Retrying…`;
+}
+
+async function render({ focus = null, minPosition = null } = {}) {
+  const seq = ++app.seq;
+  const s = state();
+  const common = s.as_of ? { as_of: s.as_of } : minPosition ? { min_position: minPosition } : {};
+  const filters = { country: s.country, actor: s.actor, kind: s.kind, min_level: s.level };
+  const filtered = Boolean(s.country || s.actor || s.kind || s.level);
+  const onActor = Boolean(s.who);
+  try {
+    const [timeline, unfiltered, tally, contradictions, actors, incident, actorHistory] = await Promise.all([
+      timelineAll({ ...filters, ...common }),
+      filtered && !onActor ? timelineAll(common) : null,
+      onActor ? null : getJSON("/tally", { group_by: "week", ...common }),
+      onActor ? null : getJSON("/contradictions", common),
+      getJSON("/actors"),
+      s.incident && !onActor ? getJSON(`/incidents/${encodeURIComponent(s.incident)}`, common) : null,
+      onActor ? getJSON(`/actors/${encodeURIComponent(s.who)}/history`, { rollup: s.rollup === "0" ? "false" : "true", ...common }) : null,
+    ]);
+    if (seq !== app.seq) return; // a newer render started meanwhile
+    clearTimeout(app.retryTimer);
+    showError(null);
+    app.shown = timeline.position;
+    if (!s.as_of) app.head = Math.max(app.head, timeline.position);
+    for (const actor of actors || []) app.actors.set(actor.id, actor);
+    app.entries = timeline.entries;
+    learnLanguages(timeline.entries);
+    learnLanguages(unfiltered?.entries);
+    if (!s.as_of) markFresh(timeline.entries, minPosition !== null);
+
+    $("#home-view").hidden = onActor;
+    $("#actor-view").hidden = !onActor;
+    $("#filters").hidden = onActor;
+    renderFilters(s, unfiltered || timeline);
+    updateSlider(s);
+    setConnection(app.connection);
+    describePosition(app.shown);
+
+    if (onActor) {
+      renderActor(actorHistory, s.who, s.rollup !== "0");
+      document.title = `${actorHistory?.actor?.name || "Actor"} — timeline`;
+      if (focus === "actor") {
+        $("#actor-title")?.focus();
+        window.scrollTo({ top: 0 });
+      }
+    } else {
+      renderTimeline(timeline.entries, JSON.stringify(filters), focus === "incident" ? s.incident : null);
+      renderIncidentList(timeline.entries);
+      renderIncident(incident, s.incident);
+      renderTally(tally);
+      renderContradictions(contradictions);
+      document.title = incident?.entry ? `${labelText(incident.entry)} — timeline` : "timeline: escalation, attacks and actors";
+      if (focus === "incident" && s.incident) {
+        $("#incident-title")?.focus({ preventScroll: true });
+        $("#incident").scrollIntoView({ block: "start" });
+      }
+    }
+    document.body.dataset.position = String(app.shown);
+    document.body.dataset.ready = "1";
+  } catch (error) {
+    if (seq !== app.seq) return;
+    showError(error);
+    clearTimeout(app.retryTimer);
+    app.retryTimer = setTimeout(() => render(), 3000);
+  }
+}
+
+/** Incidents that are new, or have new reports, since the page last saw them. */
+function markFresh(entries, live) {
+  const now = new Map(entries.map((e) => [e.incident, e.sources.length + e.retracted.length + e.corrections.length]));
+  if (app.known && live) {
+    const fresh = entries.filter((e) => !app.known.has(e.incident) || app.known.get(e.incident) < now.get(e.incident));
+    if (fresh.length) {
+      for (const e of fresh) app.fresh.add(e.incident);
+      announce(`${fresh.length} incident(s) new or updated: ${fresh.map(labelText).join("; ")}`);
+      setTimeout(() => {
+        for (const e of fresh) app.fresh.delete(e.incident);
+      }, 15_000);
+    }
+  }
+  app.known ??= new Map();
+  for (const [key, reports] of now) app.known.set(key, reports); // filters hide, never forget
+}
+
+function announce(text) {
+  const box = $("#announce");
+  box.textContent = "";
+  setTimeout(() => {
+    box.textContent = text;
+  }, 30);
+}
+
+// ---------------------------------------------------------------- live
+
+function setConnection(connection) {
+  app.connection = connection;
+  const s = state();
+  const box = $("#live");
+  const past = Boolean(s.as_of);
+  const names = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+  box.dataset.state = past && connection === "live" ? "past" : connection;
+  const shown = app.shown ?? "…";
+  const text = past
+    ? `Past: showing position ${shown} of ${app.head} · ${connection === "live" ? "connected" : names[connection]}`
+    : `${names[connection]} · log position ${shown}`;
+  $("#live-text").textContent = text;
+  box.title = past ? "Showing the log as it stood at an earlier position; the head keeps moving." : "New reports appear as they are filed.";
+}
+
+let source = null;
+let retryDelay = 1000;
+
+function subscribe(after) {
+  if (source) source.close();
+  app.liveFrom = after;
+  setConnection(app.connection === "live" ? "reconnecting" : app.connection);
+  source = new EventSource(`/subscribe/timeline?after=${after}`);
+  source.addEventListener("open", () => {
+    retryDelay = 1000;
+    setConnection("live");
+  });
+  source.addEventListener("change", (event) => {
+    const message = JSON.parse(event.data);
+    const position = Number(event.lastEventId) || message.position;
+    app.liveFrom = Math.max(app.liveFrom ?? 0, position);
+    app.head = Math.max(app.head, position);
+    if (app.connection !== "live") setConnection("live");
+    if (state().as_of) {
+      updateSlider(state());
+      setConnection("live");
+      return;
+    }
+    clearTimeout(app.refreshTimer);
+    app.refreshTimer = setTimeout(() => render({ minPosition: app.head }), 150);
+  });
+  const resume = () => {
+    source.close();
+    setConnection("reconnecting");
+    setTimeout(() => subscribe(app.liveFrom ?? 0), retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 15_000);
+  };
+  source.addEventListener("overflow", resume);
+  source.addEventListener("end", resume);
+  source.addEventListener("error", () => {
+    // Reconnect ourselves, from the last id seen (the URL's `after` would win
+    // over the browser's Last-Event-ID).
+    if (!navigator.onLine) setConnection("offline");
+    resume();
+  });
+}
+
+async function start() {
+  try {
+    const ready = await getJSON("/readyz");
+    app.head = ready?.position ?? 0;
+  } catch {
+    app.head = 0;
+  }
+  await render({ focus: state().incident ? "incident" : state().who ? "actor" : null });
+  let from = app.shown ?? app.head;
+  if (state().as_of) {
+    const now = await getJSON("/timeline", { limit: 1 }).catch(() => null);
+    from = now?.position ?? app.head;
+  }
+  subscribe(from);
+}
+
+start();

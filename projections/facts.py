@@ -247,6 +247,13 @@ class View(TrackingRecorder):
 
         return resolve
 
+    def incidents_of(self, cursor: Cursor, reports: list[dict[str, Any] | None]) -> list[str]:
+        """The incidents these report documents belong to, each once, in order."""
+        return sorted({incident_of(doc) for doc in reports if doc is not None})
+
+    def docs_of(self, cursor: Cursor, report_ids: list[str]) -> list[dict[str, Any]]:
+        return [doc for doc in (self._report(cursor, r) for r in report_ids) if doc is not None]
+
     def reports_in(self, cursor: Cursor, incident: str) -> list[dict[str, Any]]:
         return [r["doc"] for r in self.reports.select(cursor, None, "incident = ?", (incident,))]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from projections.database import Cursor
 from projections.facts import View, descendants
-from projections.merge import incident_of, merge_incident, week_of
+from projections.merge import merge_incident, week_of
 from projections.versioned import Column, VersionedTable
 
 # A reported tally counts for the headline if its period starts this close to
@@ -42,19 +42,15 @@ class TallyView(View):
     # Projection ------------------------------------------------------------------------
 
     def report_changed(self, cursor: Cursor, before: Any, after: Any, position: int) -> None:
-        affected = {incident_of(after)} | ({incident_of(before)} if before else set())
-        for incident in sorted(affected):
+        for incident in self.incidents_of(cursor, [before, after]):
             self._recompute_attack(cursor, incident, position)
         self._recompute_tally(cursor, after, position)
 
     def reports_reresolved(self, cursor: Cursor, report_ids: list[str], position: int) -> None:
-        incidents = set()
-        for report_id in report_ids:
-            doc = self._report(cursor, report_id)
-            if doc is not None:
-                incidents.add(incident_of(doc))
-                self._recompute_tally(cursor, doc, position)
-        for incident in sorted(incidents):
+        docs = self.docs_of(cursor, report_ids)
+        for doc in docs:
+            self._recompute_tally(cursor, doc, position)
+        for incident in self.incidents_of(cursor, docs):
             self._recompute_attack(cursor, incident, position)
 
     def _recompute_attack(self, cursor: Cursor, incident: str, position: int) -> None:

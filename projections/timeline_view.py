@@ -9,8 +9,8 @@ import orjson
 
 from projections.database import Cursor
 from projections.facts import View
-from projections.merge import incident_of, merge_incident, responses_before_cause
-from projections.versioned import Column, VersionedTable
+from projections.merge import merge_incident, responses_before_cause
+from projections.versioned import Column, VersionedTable, valid_at
 
 MAX_CHAIN = 20
 
@@ -62,17 +62,11 @@ class TimelineView(View):
     # Projection ------------------------------------------------------------------------
 
     def report_changed(self, cursor: Cursor, before: Any, after: Any, position: int) -> None:
-        affected = {incident_of(after)} | ({incident_of(before)} if before else set())
-        for incident in sorted(affected):
+        for incident in self.incidents_of(cursor, [before, after]):
             self._recompute(cursor, incident, position)
 
     def reports_reresolved(self, cursor: Cursor, report_ids: list[str], position: int) -> None:
-        incidents = set()
-        for report_id in report_ids:
-            doc = self._report(cursor, report_id)
-            if doc is not None:
-                incidents.add(incident_of(doc))
-        for incident in sorted(incidents):
+        for incident in self.incidents_of(cursor, self.docs_of(cursor, report_ids)):
             self._recompute(cursor, incident, position)
 
     def _recompute(self, cursor: Cursor, incident: str, position: int) -> None:
@@ -173,13 +167,7 @@ class TimelineView(View):
         if not tags:
             return "1 = 0", []
         marks = ", ".join("?" * len(tags))
-        if as_of is None:
-            validity, args = "valid_to IS NULL", []
-        else:
-            validity, args = (
-                "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)",
-                [as_of, as_of],
-            )
+        validity, args = valid_at(as_of)
         sql = f"key IN (SELECT incident FROM {self.tags.sql} WHERE tag IN ({marks}) AND {validity})"
         return sql, [*tags, *args]
 
@@ -230,13 +218,7 @@ class TimelineView(View):
                     ]
 
     def weekly(self, cursor: Cursor, as_of: int | None) -> list[dict[str, Any]]:
-        if as_of is None:
-            validity, args = "valid_to IS NULL", []
-        else:
-            validity, args = (
-                "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)",
-                [as_of, as_of],
-            )
+        validity, args = valid_at(as_of)
         cursor.execute(
             f"SELECT week, COUNT(*) AS incidents, MAX(level) AS highest_level "
             f"FROM {self.incidents.sql} WHERE {validity} AND status = 'active' "

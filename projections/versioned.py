@@ -20,6 +20,11 @@ from projections.database import Cursor, ViewDatabase
 AS_OF = "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"
 
 
+def valid_at(as_of: int | None) -> tuple[str, list[Any]]:
+    """The predicate (and its parameters) for rows current now or at `as_of`."""
+    return ("valid_to IS NULL", []) if as_of is None else (AS_OF, [as_of, as_of])
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -129,9 +134,8 @@ class VersionedTable:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Rows current now (as_of None) or at log position `as_of`, docs decoded."""
-        clauses, args = (
-            ([AS_OF], [as_of, as_of]) if as_of is not None else (["valid_to IS NULL"], [])
-        )
+        validity, args = valid_at(as_of)
+        clauses = [validity]
         if where:
             clauses.append(f"({where})")
             args.extend(params)

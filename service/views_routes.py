@@ -16,6 +16,7 @@ from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from pydantic import AfterValidator, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from projections.merge import LEVELS
@@ -33,6 +34,14 @@ EXAMPLES = orjson.loads((Path(__file__).parent / "view_examples.json").read_byte
 def _example(name: str) -> dict[str, Any]:
     return {200: {"content": {"application/json": {"example": EXAMPLES[name]}}}}
 
+
+# A calendar day, strictly YYYY-MM-DD (pydantic's lax `date` would take a number
+# as a Unix time, so "-2e-309" would mean 1970-01-01).
+Day = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"),
+    AfterValidator(date.fromisoformat),
+]
 
 AsOf = Annotated[
     str | None,
@@ -124,10 +133,10 @@ async def timeline(
     as_of: AsOf = None,
     min_position: MinPosition = None,
     start: Annotated[
-        date | None, Query(alias="from", description="Incidents ending on or after")
+        Day | None, Query(alias="from", description="Incidents ending on or after")
     ] = None,
     end: Annotated[
-        date | None, Query(alias="to", description="Incidents starting on or before")
+        Day | None, Query(alias="to", description="Incidents starting on or before")
     ] = None,
     country: Annotated[str | None, Query(description="ISO alpha-2, e.g. IQ")] = None,
     actor: Annotated[str | None, Query(description="Actor id or any of its names")] = None,
@@ -230,7 +239,7 @@ async def tally(
     as_of: AsOf = None,
     min_position: MinPosition = None,
     group_by: Literal["day", "week", "country", "claimant"] = "week",
-    start: Annotated[date | None, Query(description="Default: the configured tally start")] = None,
+    start: Annotated[Day | None, Query(description="Default: the configured tally start")] = None,
 ) -> OrjsonResponse:
     settings = request.app.state.settings
     since = start or date.fromisoformat(settings.tally_start)

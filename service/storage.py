@@ -8,6 +8,7 @@ one aggregate's events), with bound parameters on both dialects.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -62,8 +63,34 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _created(make: Any) -> Any:
+    """Build an application or view store, retrying a lost race to create tables.
+
+    Processes starting together on a fresh PostgreSQL database can collide in
+    `CREATE TYPE` / `CREATE TABLE` (a unique violation in the catalogue, which
+    eventsourcing does not expect); the loser simply tries again.
+    """
+    for attempt in range(5):
+        try:
+            return make()
+        except Exception as error:
+            chain, cause = [], error
+            while cause is not None:
+                chain.append(type(cause).__name__)
+                cause = cause.__cause__ or cause.__context__
+            if attempt == 4 or not {
+                "UniqueViolation",
+                "DuplicateObject",
+                "DuplicateTable",
+                "IntegrityError",
+            } & set(chain):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def open_application(settings: Settings) -> TimelineApplication:
-    return TimelineApplication(env=eventsourcing_env(settings))
+    return _created(lambda: TimelineApplication(env=eventsourcing_env(settings)))
 
 
 def open_keyring(settings: Settings) -> Keyring:
@@ -72,7 +99,7 @@ def open_keyring(settings: Settings) -> Keyring:
     if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
         events = Path(env["SQLITE_DBNAME"])
         env["SQLITE_DBNAME"] = str(events.with_name(events.stem + ".keys.sqlite3"))
-    return Keyring(env=env)
+    return _created(lambda: Keyring(env=env))
 
 
 def is_postgres(app: TimelineApplication) -> bool:
@@ -162,5 +189,5 @@ def open_views(settings: Settings) -> ViewDatabase:
         db = PostgresViews(
             postgres_conninfo(settings), env["POSTGRES_SCHEMA"], pool_size=settings.views_pool_size
         )
-    create_meta(db)
+    _created(lambda: create_meta(db))
     return db

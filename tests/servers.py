@@ -48,8 +48,8 @@ class Process:
                 cwd=ROOT,
                 env={**os.environ, **self.env},
                 capture_output=True,
-                check=True,
             )
+            assert issued.returncode == 0, issued.stderr.decode(errors="replace")[-3000:]
             self.token = issued.stdout.decode().strip()
             TOKENS[self.url] = self.token
         command = [*TIMELINE, *self.args]

@@ -4,7 +4,7 @@
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: serve test lint format clean
+.PHONY: serve test bench lint format clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,6 +19,11 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+# Benchmarks: SQLite and PostgreSQL, load from wrk and asyncio clients (bench/RESULTS.md).
+bench: $(STAMP)
+	command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
+	$(VENV)/bin/python -m bench
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

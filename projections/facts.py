@@ -61,6 +61,12 @@ class View(TrackingRecorder):
             f"CREATE TABLE IF NOT EXISTS {self.mentions_table} "
             "(name TEXT NOT NULL, report TEXT NOT NULL, PRIMARY KEY (name, report))"
         )
+        # Each report change deletes its mentions by report: without this index
+        # that is a scan of the whole table per event (the bench profile).
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS {self.prefix}_mentions_report "
+            f"ON {self.mentions_table} (report)"
+        )
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {self.times_table} "
             "(position BIGINT PRIMARY KEY, recorded_at TEXT NOT NULL)"

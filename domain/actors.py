@@ -13,6 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.history import no_writer
 from domain.values import ActorCategory, Alias, normalise_name
 
 ACTOR_NAMESPACE = uuid5(NAMESPACE_URL, "urn:timeline:actor")
@@ -27,16 +28,11 @@ def actor_name_id(name: str) -> UUID:
     return uuid5(ACTOR_NAME_NAMESPACE, normalise_name(name))
 
 
-def _no_writer(state: dict[str, Any]) -> None:
-    """Version 1 events predate API keys: nobody is recorded as their writer."""
-    state["written_by"] = None
-
-
 class Actor(Aggregate):
     # Version 2 of each event records `written_by`, the API key that wrote it.
     class Registered(Aggregate.Created):
         class_version = 2
-        upcast_v1_v2 = staticmethod(_no_writer)
+        upcast_v1_v2 = staticmethod(no_writer)
         name: str
         aliases: tuple[Alias, ...]
         parent_id: UUID | None
@@ -46,13 +42,13 @@ class Actor(Aggregate):
 
     class AliasAdded(Aggregate.Event):
         class_version = 2
-        upcast_v1_v2 = staticmethod(_no_writer)
+        upcast_v1_v2 = staticmethod(no_writer)
         alias: Alias
         written_by: str | None
 
     class ParentSet(Aggregate.Event):
         class_version = 2
-        upcast_v1_v2 = staticmethod(_no_writer)
+        upcast_v1_v2 = staticmethod(no_writer)
         parent_id: UUID | None
         written_by: str | None
 

@@ -30,6 +30,7 @@ from domain.errors import (
     UnknownReportError,
     VersionConflictError,
 )
+from domain.history import aggregates_created_by
 from domain.reports import Report, content_digest, report_id_for_key
 from domain.values import ActorCategory, Alias, ReportContent, normalise_name
 
@@ -342,15 +343,7 @@ class TimelineApplication(Application[UUID]):
         return claim.actor_id
 
     def list_actors(self) -> list[Actor]:
-        topic = EVENT_TYPES["Actor.Registered"]
-        actors: list[Actor] = []
-        start = 1
-        while True:
-            page = self.recorder.select_notifications(start, 500, topics=[topic])
-            actors.extend(self.repository.get(n.originator_id) for n in page)
-            if len(page) < 500:
-                return actors
-            start = page[-1].id + 1
+        return aggregates_created_by(self, EVENT_TYPES["Actor.Registered"])
 
     def _find_actor(self, actor_id: UUID) -> Actor | None:
         try:

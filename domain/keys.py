@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 
 from domain.errors import RevokedKeyError, UnknownKeyError
+from domain.history import aggregates_created_by
 
 KEY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:timeline:api-key")
 PREFIX = "tl_"
@@ -74,15 +75,7 @@ class Keyring(Application[UUID]):
         return key
 
     def list_keys(self) -> list[ApiKey]:
-        topic = get_topic(ApiKey.Issued)
-        keys: list[ApiKey] = []
-        start = 1
-        while True:
-            page = self.recorder.select_notifications(start, 500, topics=[topic])
-            keys.extend(self.repository.get(n.originator_id) for n in page)
-            if len(page) < 500:
-                return keys
-            start = page[-1].id + 1
+        return aggregates_created_by(self, get_topic(ApiKey.Issued))
 
     def authenticate(self, secret: str) -> UUID:
         """The id of the key with this secret; raises if unknown or revoked."""

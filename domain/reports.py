@@ -14,6 +14,7 @@ import orjson
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import ReportRetractedError
+from domain.history import no_writer
 from domain.values import ReportContent
 
 # Keys are the client's; the id derived from one is the same everywhere, so the
@@ -31,18 +32,13 @@ def content_digest(content: ReportContent) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _no_writer(state: dict[str, Any]) -> None:
-    """Version 1 events predate API keys: nobody is recorded as their writer."""
-    state["written_by"] = None
-
-
 class Report(Aggregate):
     INITIAL_VERSION = 1
 
     # Version 2 of each event records `written_by`, the API key that wrote it.
     class Filed(Aggregate.Created):
         class_version = 2
-        upcast_v1_v2 = staticmethod(_no_writer)
+        upcast_v1_v2 = staticmethod(no_writer)
         content: ReportContent
         key: str | None
         digest: str
@@ -50,7 +46,7 @@ class Report(Aggregate):
 
     class Corrected(Aggregate.Event):
         class_version = 2
-        upcast_v1_v2 = staticmethod(_no_writer)
+        upcast_v1_v2 = staticmethod(no_writer)
         fields: tuple[str, ...]
         changes: dict[str, Any]
         reason: str
@@ -59,7 +55,7 @@ class Report(Aggregate):
 
     class Retracted(Aggregate.Event):
         class_version = 2
-        upcast_v1_v2 = staticmethod(_no_writer)
+        upcast_v1_v2 = staticmethod(no_writer)
         reason: str
         retracted_by: str | None
         written_by: str | None

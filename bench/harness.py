@@ -412,7 +412,7 @@ class Bench:
     # 3-5. On a synthetic log: rebuild, queries, live ------------------------------------------
 
     def on_log(self, store: str) -> None:
-        from projections.runner import VIEWS, rebuild
+        from projections.runner import VIEWS, rebuild_views
         from service.storage import open_application, open_views
 
         events = self.config.events[store]
@@ -433,18 +433,15 @@ class Bench:
                     # the ceiling and the rebuild on equal terms.
                     ceilings.read_and_decode(app)
                     count, decode_seconds = ceilings.read_and_decode(app)
-                    rebuilt = {}
-                    total = 0.0
+                    # What `timeline replay` does: every view in one pass over the log.
                     with self.in_process(f"{store}-rebuild"):
-                        for name in VIEWS:
-                            begun = time.perf_counter()
-                            rebuild(app, views, name)
-                            rebuilt[name] = time.perf_counter() - begun
-                            total += rebuilt[name]
+                        begun = time.perf_counter()
+                        rebuild_views(app, views, list(VIEWS))
+                        total = time.perf_counter() - begun
                     self.details[f"{store}.rebuild"] = {
                         "events": count,
                         "decode_seconds": decode_seconds,
-                        "view_seconds": rebuilt,
+                        "seconds": total,
                     }
                     if self.wanted("rebuild"):
                         rate, ceiling = count / total, count / decode_seconds
@@ -457,7 +454,7 @@ class Bench:
                                 ceiling=ceiling,
                                 target=">= 50,000/s and >= 0.5 x ceiling",
                                 met=rate >= 50_000 and rate / ceiling >= 0.5,
-                                note=", ".join(f"{k} {v:.1f}s" for k, v in rebuilt.items()),
+                                note=f"{total:.1f}s for the three views in one pass",
                             )
                         )
                     actor, appearances = _tenth_actor(views)

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -405,6 +406,7 @@ class Alias(ValueObject):
     )
 
 
+@lru_cache(maxsize=65_536)  # projections normalise every mention of every report
 def normalise_name(name: str) -> str:
     """The form under which two spellings count as the same name.
 

@@ -36,7 +36,7 @@ class ActorHistoryView(View):
     # Projection ------------------------------------------------------------------------
 
     def report_changed(self, cursor: Cursor, before: Any, after: Any, position: int) -> None:
-        self._recompute(cursor, after, position)
+        self._recompute(cursor, after, position, new=before is None)
 
     def reports_reresolved(self, cursor: Cursor, report_ids: list[str], position: int) -> None:
         for report_id in report_ids:
@@ -44,7 +44,9 @@ class ActorHistoryView(View):
             if doc is not None:
                 self._recompute(cursor, doc, position)
 
-    def _recompute(self, cursor: Cursor, report: dict[str, Any], position: int) -> None:
+    def _recompute(
+        self, cursor: Cursor, report: dict[str, Any], position: int, new: bool = False
+    ) -> None:
         content, source = report["content"], report["content"]["source"]
         resolve = self.resolver(cursor)
         wanted: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -72,13 +74,19 @@ class ActorHistoryView(View):
                     "quote": source.get("quote"),
                 },
             )
-        for row in self.appearances.select(cursor, None, "report = ?", (report["id"],)):
-            if row["key"] not in wanted:
-                self.appearances.remove(cursor, row["key"], position)
+        if not new:  # a new report has no appearances yet
+            for row in self.appearances.select(cursor, None, "report = ?", (report["id"],)):
+                if row["key"] not in wanted:
+                    self.appearances.remove(cursor, row["key"], position)
         for key in sorted(wanted):
             actor_key, doc = wanted[key]
             self.appearances.put(
-                cursor, key, doc, position, (actor_key, report["id"], content["when"]["earliest"])
+                cursor,
+                key,
+                doc,
+                position,
+                (actor_key, report["id"], content["when"]["earliest"]),
+                new=new,
             )
 
     # Queries ------------------------------------------------------------------------------

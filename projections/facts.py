@@ -45,6 +45,10 @@ class View(TrackingRecorder):
         )
         self.mentions_table = db.table(f"{prefix}_mentions")
         self.times_table = db.table(f"{prefix}_times")
+        # Names resolve the same way until the next actor event: a view object
+        # lives for one batch, so this saves two lookups per mention per event.
+        self._resolved: dict[tuple[str, str | None], dict[str, Any]] = {}
+        self._times: list[tuple[int, str]] = []  # written together by `flush`
 
     # Tables ---------------------------------------------------------------------
 
@@ -54,9 +58,9 @@ class View(TrackingRecorder):
     def own_tables(self) -> list[VersionedTable]:
         return []
 
-    def create_tables(self, cursor: Cursor) -> None:
+    def create_tables(self, cursor: Cursor, read_indexes: bool = True) -> None:
         for table in self.versioned_tables():
-            table.create(cursor)
+            table.create(cursor, read_indexes)
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {self.mentions_table} "
             "(name TEXT NOT NULL, report TEXT NOT NULL, PRIMARY KEY (name, report))"
@@ -74,6 +78,10 @@ class View(TrackingRecorder):
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS {self.prefix}_times_at ON {self.times_table} (recorded_at)"
         )
+
+    def create_read_indexes(self, cursor: Cursor) -> None:
+        for table in self.versioned_tables():
+            table.create_read_indexes(cursor)
 
     def drop_tables(self, cursor: Cursor) -> None:
         for table in self.versioned_tables():
@@ -99,6 +107,13 @@ class View(TrackingRecorder):
             (position, self.name, self.generation, position),
         )
 
+    def flush(self, cursor: Cursor) -> None:
+        """Write what `apply` kept for the end of the batch (same transaction)."""
+        cursor.executemany(
+            f"INSERT INTO {self.times_table} (position, recorded_at) VALUES (?, ?)", self._times
+        )
+        self._times.clear()
+
     def insert_tracking(self, tracking: Tracking) -> None:
         with self.db.transaction(write=True) as cursor:
             self.track(cursor, tracking.notification_id)
@@ -110,10 +125,7 @@ class View(TrackingRecorder):
     # Applying events ------------------------------------------------------------------
 
     def apply(self, cursor: Cursor, event: Any, position: int) -> None:
-        cursor.execute(
-            f"INSERT INTO {self.times_table} (position, recorded_at) VALUES (?, ?)",
-            (position, utc_text(event.timestamp)),
-        )
+        self._times.append((position, utc_text(event.timestamp)))
         if isinstance(event, Report.Filed):
             content = event.content.model_dump(mode="json")
             doc = {
@@ -168,8 +180,10 @@ class View(TrackingRecorder):
     def _put_report(
         self, cursor: Cursor, before: dict[str, Any] | None, after: dict[str, Any], position: int
     ) -> None:
-        self.reports.put(cursor, after["id"], after, position, (incident_of(after),))
-        cursor.execute(f"DELETE FROM {self.mentions_table} WHERE report = ?", (after["id"],))
+        new = before is None  # its first event: nothing of it to look up or replace
+        self.reports.put(cursor, after["id"], after, position, (incident_of(after),), new=new)
+        if not new:
+            cursor.execute(f"DELETE FROM {self.mentions_table} WHERE report = ?", (after["id"],))
         mentions = after["content"].get("actors", ())
         names = {normalise_name(m["name"]) for m in mentions}
         names |= {f"id:{m['actor_id']}" for m in mentions if m.get("actor_id")}
@@ -180,6 +194,7 @@ class View(TrackingRecorder):
         self.report_changed(cursor, before, after, position)
 
     def _apply_actor(self, cursor: Cursor, event: Any, position: int) -> None:
+        self._resolved.clear()
         actor_id = str(event.originator_id)
         current = self.actors.select(cursor, None, "key = ?", (actor_id,))
         doc = dict(current[0]["doc"]) if current else {}
@@ -222,7 +237,7 @@ class View(TrackingRecorder):
     # Resolution (current state, inside the projection's transaction) --------------------
 
     def resolver(self, cursor: Cursor) -> Any:
-        cache: dict[tuple[str, str | None], dict[str, Any]] = {}
+        cache = self._resolved
 
         def resolve(name: str, explicit_id: str | None) -> dict[str, Any]:
             cache_key = (name, explicit_id)

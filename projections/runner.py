@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,37 @@ VIEWS: dict[str, type[View]] = {
 }
 
 BATCH = 500
+
+
+class DecodedLog:
+    """The log's events, decoded once per process for every view that reads them.
+
+    Each view reads the same positions (three runners, or one rebuild of all
+    views), and decoding is most of what reading costs. Stored events never
+    change, so a decoded event can be shared; the cache keeps the newest
+    `keep` of them.
+    """
+
+    def __init__(self, app: TimelineApplication, keep: int = 8_192) -> None:
+        self.app, self.keep = app, keep
+        self._events: OrderedDict[int, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def read(self, start: int, limit: int, stop: int | None = None) -> list[tuple[int, Any]]:
+        """(position, event) from `start` on, at most `limit`, positions up to `stop`."""
+        notifications = self.app.recorder.select_notifications(start, limit, stop=stop)
+        found = []
+        for notification in notifications:
+            with self._lock:
+                event = self._events.get(notification.id)
+            if event is None:
+                event = self.app.mapper.to_domain_event(notification)
+                with self._lock:
+                    self._events[notification.id] = event
+                    while len(self._events) > self.keep:
+                        self._events.popitem(last=False)
+            found.append((notification.id, event))
+        return found
 
 
 def create_meta(db: ViewDatabase) -> None:
@@ -65,10 +97,12 @@ def create_meta(db: ViewDatabase) -> None:
                 )
 
 
-def _start_generation(db: ViewDatabase, cursor: Cursor, name: str, generation: int) -> View:
+def _start_generation(
+    db: ViewDatabase, cursor: Cursor, name: str, generation: int, read_indexes: bool = True
+) -> View:
     view = VIEWS[name](db, generation)
     view.drop_tables(cursor)
-    view.create_tables(cursor)
+    view.create_tables(cursor, read_indexes)
     cursor.execute(
         f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation = ?",
         (name, generation),
@@ -94,6 +128,7 @@ def apply_batch(
     batch: int = BATCH,
     stop: int | None = None,
     switch: bool = False,
+    events: DecodedLog | None = None,
 ) -> tuple[int, int]:
     """Apply the next batch of events to a view in one transaction.
 
@@ -108,16 +143,13 @@ def apply_batch(
         tracked = view.tracked(cursor)
         # Positions can have gaps (PostgreSQL sequences skip on rollback), so
         # `stop` bounds positions, not a count of events.
-        notifications = (
-            app.recorder.select_notifications(tracked + 1, batch, stop=stop)
-            if stop is None or tracked < stop
-            else []
-        )
-        for notification in notifications:
-            event = app.mapper.to_domain_event(notification)
-            view.apply(cursor, event, notification.id)
-        if notifications:
-            tracked = notifications[-1].id
+        log = events or DecodedLog(app, keep=0)
+        found = log.read(tracked + 1, batch, stop) if stop is None or tracked < stop else []
+        for position, event in found:
+            view.apply(cursor, event, position)
+        view.flush(cursor)
+        if found:
+            tracked = found[-1][0]
             view.track(cursor, tracked)
             if generation is None or switch:
                 db.announce(cursor, name, tracked)  # delivered on commit, to every process
@@ -126,7 +158,7 @@ def apply_batch(
                 f"UPDATE {db.table('tl_generations')} SET generation = ? WHERE view = ?",
                 (view.generation, name),
             )
-        return len(notifications), tracked
+        return len(found), tracked
 
 
 def build(
@@ -137,18 +169,41 @@ def build(
     batch: int = 2_000,
 ) -> int:
     """Project the log (up to `stop`) into a new generation of tables; not served yet."""
+    return build_views(app, db, [name], stop, batch)[name]
+
+
+def build_views(
+    app: TimelineApplication,
+    db: ViewDatabase,
+    names: list[str],
+    stop: int | None = None,
+    batch: int = 2_000,
+) -> dict[str, int]:
+    """`build` for several views in one pass over the log: each batch is read and
+    decoded once, then applied to each view in that view's own transaction."""
     create_meta(db)
-    with db.transaction(write=True) as cursor:
-        db.lock_row(cursor, name)
-        cursor.execute(
-            f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = ?", (name,)
-        )
-        fresh = int(cursor.fetchone()["top"]) + 1
-        _start_generation(db, cursor, name, fresh)
-    while True:
-        applied, tracked = apply_batch(app, db, name, fresh, batch, stop)
-        if applied < batch or (stop is not None and tracked >= stop):
-            return fresh
+    fresh = {}
+    for name in names:
+        with db.transaction(write=True) as cursor:
+            db.lock_row(cursor, name)
+            cursor.execute(
+                f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = ?",
+                (name,),
+            )
+            fresh[name] = int(cursor.fetchone()["top"]) + 1
+            # Indexes only queries and the feed use are built once at the end.
+            _start_generation(db, cursor, name, fresh[name], read_indexes=False)
+    events = DecodedLog(app, keep=batch)
+    todo = list(names)
+    while todo:
+        for name in list(todo):
+            applied, tracked = apply_batch(app, db, name, fresh[name], batch, stop, events=events)
+            if applied < batch or (stop is not None and tracked >= stop):
+                todo.remove(name)
+    for name in names:
+        with db.transaction(write=True) as cursor:
+            VIEWS[name](db, fresh[name]).create_read_indexes(cursor)
+    return fresh
 
 
 def rebuild(
@@ -158,25 +213,43 @@ def rebuild(
     stop: int | None = None,
     batch: int = 2_000,
 ) -> int:
-    """Rebuild a view from the whole log into fresh tables, then switch to them.
+    """Rebuild a view from the whole log into fresh tables, then switch to them."""
+    return rebuild_views(app, db, [name], stop, batch)[name]
+
+
+def rebuild_views(
+    app: TimelineApplication,
+    db: ViewDatabase,
+    names: list[str],
+    stop: int | None = None,
+    batch: int = 2_000,
+) -> dict[str, int]:
+    """Rebuild views from the whole log into fresh tables, then switch to them.
 
     The serving generation keeps answering (and its runner keeps applying new
     events) until the last batch, which catches up and switches atomically.
     The generation before the serving one is dropped; the old serving one is
     kept until the next rebuild, for queries still reading it.
     """
-    fresh = build(app, db, name, stop, batch)
-    with db.transaction(write=True) as cursor:
-        db.lock_row(cursor, name)
-        serving = current_generation(db, cursor, name)
-    apply_batch(app, db, name, fresh, batch=1_000_000, stop=stop, switch=True)
-    with db.transaction(write=True) as cursor:
-        for old in range(1, serving):
-            VIEWS[name](db, old).drop_tables(cursor)
-            cursor.execute(
-                f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation = ?",
-                (name, old),
-            )
+    fresh = build_views(app, db, names, stop, batch)
+    for name in names:
+        with db.transaction(write=True) as cursor:
+            db.lock_row(cursor, name)
+            serving = current_generation(db, cursor, name)
+        while True:  # catch up with what was written meanwhile, then switch
+            applied, _ = apply_batch(app, db, name, fresh[name], batch, stop)
+            if applied < batch:
+                break
+        # The switch applies whatever is left, however much, so that the new
+        # generation is never behind the one it replaces.
+        apply_batch(app, db, name, fresh[name], batch=1_000_000, stop=stop, switch=True)
+        with db.transaction(write=True) as cursor:
+            for old in range(1, serving):
+                VIEWS[name](db, old).drop_tables(cursor)
+                cursor.execute(
+                    f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation = ?",
+                    (name, old),
+                )
     return fresh
 
 

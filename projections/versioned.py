@@ -42,7 +42,9 @@ class VersionedTable:
     def sql(self) -> str:
         return self.db.table(self.name)
 
-    def create(self, cursor: Cursor) -> None:
+    def create(self, cursor: Cursor, read_indexes: bool = True) -> None:
+        """The table, with the indexes projecting needs; and, unless a build will
+        add them at its end (`create_read_indexes`), those that queries need."""
         extra = "".join(f", {c.name} {c.type}" for c in self.columns)
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {self.sql} (key TEXT NOT NULL, "
@@ -52,17 +54,23 @@ class VersionedTable:
             f"CREATE UNIQUE INDEX IF NOT EXISTS {self.name}_current ON {self.sql} (key) "
             "WHERE valid_to IS NULL"
         )
+        for number, index in enumerate(self.indexes):
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {self.name}_i{number} ON {self.sql} "
+                f"({', '.join(index)}, valid_from)"
+            )
+        if read_indexes:
+            self.create_read_indexes(cursor)
+
+    def create_read_indexes(self, cursor: Cursor) -> None:
+        # Built once over a finished table, these cost a fraction of keeping them
+        # up to date row by row during a rebuild.
         cursor.execute(
             f"CREATE INDEX IF NOT EXISTS {self.name}_key ON {self.sql} (key, valid_from)"
         )
         # The change feed reads versions by the position that started or ended them.
         cursor.execute(f"CREATE INDEX IF NOT EXISTS {self.name}_from ON {self.sql} (valid_from)")
         cursor.execute(f"CREATE INDEX IF NOT EXISTS {self.name}_to ON {self.sql} (valid_to)")
-        for number, index in enumerate(self.indexes):
-            cursor.execute(
-                f"CREATE INDEX IF NOT EXISTS {self.name}_i{number} ON {self.sql} "
-                f"({', '.join(index)}, valid_from)"
-            )
 
     def drop(self, cursor: Cursor) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {self.sql}")
@@ -79,12 +87,22 @@ class VersionedTable:
         return {"valid_from": row["valid_from"], "doc": row["doc"]}
 
     def put(
-        self, cursor: Cursor, key: str, doc: Any, position: int, values: Sequence[Any] = ()
+        self,
+        cursor: Cursor,
+        key: str,
+        doc: Any,
+        position: int,
+        values: Sequence[Any] = (),
+        new: bool = False,
     ) -> bool:
-        """Make `doc` the current row for `key` from `position`; False if unchanged."""
+        """Make `doc` the current row for `key` from `position`; False if unchanged.
+
+        `new` promises that `key` has no row yet (a report's first event), which
+        saves looking for one.
+        """
         text = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
         # Extra columns are derived from the doc, so an equal doc means equal values.
-        row = self.current(cursor, key)
+        row = None if new else self.current(cursor, key)
         if row is not None and row["doc"] == text:
             return False
         names = "".join(f", {c.name}" for c in self.columns)

@@ -104,15 +104,22 @@ class SQLiteViews(ViewDatabase):
 
 
 class _PgCursor:
-    """psycopg cursor speaking `?` placeholders."""
+    """psycopg speaking `?` placeholders, a fresh cursor per statement.
 
-    def __init__(self, cursor: Any) -> None:
-        self._cursor = cursor
+    In pipeline mode a cursor keeps the results of every statement sent through
+    it, so a read must have a cursor of its own to fetch its own rows.
+    """
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._cursor: Any = None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        self._cursor = self._conn.cursor()
         return self._cursor.execute(sql.replace("?", "%s"), params)
 
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:
+        self._cursor = self._conn.cursor()
         return self._cursor.executemany(sql.replace("?", "%s"), params)
 
     def fetchall(self) -> list[Any]:
@@ -145,10 +152,17 @@ class PostgresViews(ViewDatabase):
 
     @contextmanager
     def transaction(self, write: bool = False) -> Iterator[Cursor]:
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        with self.pool.connection() as conn:
             if not write:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield _PgCursor(cursor)
+                with conn.transaction():
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    yield _PgCursor(conn)
+                return
+            # Pipeline mode: writes are sent without waiting for each answer, and
+            # a read waits only for what it needs. Projecting is mostly writes,
+            # so a batch costs a few round trips instead of one per statement.
+            with conn.pipeline(), conn.transaction():
+                yield _PgCursor(conn)
 
     def lock_row(self, cursor: Cursor, view: str) -> None:
         cursor.execute(

@@ -341,8 +341,10 @@ class ViewRunner:
         name: str,
         clock: ViewClock,
         poll_interval: float = 0.5,
+        events: DecodedLog | None = None,
     ) -> None:
         self.app, self.db, self.name, self.clock = app, db, name, clock
+        self.events = events or DecodedLog(app)
         self.poll_interval = poll_interval
         self.wake = threading.Event()
         self.errors = 0
@@ -372,7 +374,7 @@ class ViewRunner:
                 log.info("view %s: this process now runs it", self.name)
             try:
                 self.wake.clear()
-                applied, tracked = apply_batch(self.app, self.db, self.name)
+                applied, tracked = apply_batch(self.app, self.db, self.name, events=self.events)
                 backoff = 0.1
             except Exception as error:  # a runner must outlive any one failure
                 self.errors += 1
@@ -401,7 +403,10 @@ class Projections:
     def __init__(self, app: TimelineApplication, db: ViewDatabase, run: bool = True) -> None:
         self.app, self.db = app, db
         self.clock = ViewClock()
-        self.runners = {name: ViewRunner(app, db, name, self.clock) for name in VIEWS}
+        events = DecodedLog(app)  # the runners read the same events: decode them once
+        self.runners = {
+            name: ViewRunner(app, db, name, self.clock, events=events) for name in VIEWS
+        }
         self._run = run
         self._stopping = threading.Event()
         self._listener: threading.Thread | None = None

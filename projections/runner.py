@@ -41,6 +41,10 @@ VIEWS: dict[str, type[View]] = {
 }
 
 BATCH = 500
+# A runner commits (and subscribers hear of it) at least this often while it
+# catches up: big batches are cheaper per event, but nobody sees them until
+# they commit.
+BATCH_BUDGET = 0.05
 
 
 class DecodedLog:
@@ -129,12 +133,15 @@ def apply_batch(
     stop: int | None = None,
     switch: bool = False,
     events: DecodedLog | None = None,
+    budget: float | None = None,
 ) -> tuple[int, int]:
     """Apply the next batch of events to a view in one transaction.
 
     `generation` None means the serving generation. Returns (events applied,
     tracked position). With `switch`, the generation becomes the serving one
-    in the same transaction.
+    in the same transaction. With `budget` (seconds), the batch ends early once
+    that time is spent, so that what was applied is committed and announced
+    without waiting for the rest.
     """
     with db.transaction(write=True) as cursor:
         db.lock_row(cursor, name)
@@ -145,8 +152,12 @@ def apply_batch(
         # `stop` bounds positions, not a count of events.
         log = events or DecodedLog(app, keep=0)
         found = log.read(tracked + 1, batch, stop) if stop is None or tracked < stop else []
-        for position, event in found:
+        deadline = None if budget is None else time.monotonic() + budget
+        for done, (position, event) in enumerate(found, start=1):
             view.apply(cursor, event, position)
+            if deadline is not None and time.monotonic() > deadline:
+                found = found[:done]
+                break
         view.flush(cursor)
         if found:
             tracked = found[-1][0]
@@ -374,7 +385,9 @@ class ViewRunner:
                 log.info("view %s: this process now runs it", self.name)
             try:
                 self.wake.clear()
-                applied, tracked = apply_batch(self.app, self.db, self.name, events=self.events)
+                applied, tracked = apply_batch(
+                    self.app, self.db, self.name, events=self.events, budget=BATCH_BUDGET
+                )
                 backoff = 0.1
             except Exception as error:  # a runner must outlive any one failure
                 self.errors += 1
@@ -384,7 +397,7 @@ class ViewRunner:
                 backoff = min(backoff * 2, 5.0)
                 continue
             self.clock.advance(self.name, tracked)
-            if applied < BATCH:
+            if applied == 0:
                 self.wake.wait(self.poll_interval)
 
 

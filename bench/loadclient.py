@@ -91,13 +91,19 @@ def _auth(key: str | None) -> dict[str, str]:
 
 
 def rss_mb(pid: int) -> float | None:
+    """VmRSS of `pid` plus its child processes (`timeline serve` runs its view
+    runners in one), in MB."""
     try:
+        total = 0
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+                total += int(line.split()[1])
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += int((rss_mb(int(child)) or 0) * 1024)
     except OSError:
         return None
-    return None
+    return total / 1024
 
 
 # NDJSON batch ingest ---------------------------------------------------------------------

@@ -41,7 +41,7 @@ def sampling(pid: int, out: Path, enabled: bool = True, rate: int = 100) -> Iter
     spy = subprocess.Popen(
         [
             *(tool, "record", "--pid", str(pid), "--format", "raw", "-o", str(out)),
-            *("--rate", str(rate), "--nonblocking", "--threads"),
+            *("--rate", str(rate), "--nonblocking", "--threads", "--subprocesses"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -143,11 +143,13 @@ class Server:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident set of a process, in MB (VmRSS from /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
+    """Resident set of a process and its children (the view runners), in MB."""
+    from bench.loadclient import rss_mb as tree_rss
+
+    found = tree_rss(pid)
+    if found is None:
+        raise RuntimeError(f"no VmRSS for {pid}")
+    return found
 
 
 def api_key(store: Store) -> str | None:

@@ -25,6 +25,7 @@ class Cursor(Protocol):
 
 class ViewDatabase:
     dialect: str
+    identity: str  # names the store, for processes on one machine to find each other
 
     def table(self, name: str) -> str:
         raise NotImplementedError
@@ -49,6 +50,7 @@ class SQLiteViews(ViewDatabase):
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.identity = str(Path(path).resolve())
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -138,6 +140,7 @@ class PostgresViews(ViewDatabase):
 
         self.schema = schema
         self.conninfo = conninfo
+        self.identity = f"{conninfo} schema={schema}"
         self.pool = ConnectionPool(
             conninfo,
             min_size=1,

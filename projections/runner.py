@@ -31,6 +31,7 @@ from projections.database import Cursor, PostgresViews, ViewDatabase
 from projections.facts import View
 from projections.tally_view import TallyView
 from projections.timeline_view import TimelineView
+from projections.wake import WakeChannel
 
 log = logging.getLogger("timeline.projections")
 
@@ -411,10 +412,19 @@ def tracked_positions(db: ViewDatabase) -> dict[str, int]:
 
 
 class Projections:
-    """The views of one process: runners (unless `run` is off), a clock, consistent reads."""
+    """The views of one process: runners (unless `run` is off), a clock, consistent reads.
+
+    Without runners here, writes in this process wake the runners' process
+    (`WakeChannel`), and the clock follows their commits: by NOTIFY on
+    PostgreSQL, by reading their tracked positions every `POLL_TRACKING`
+    seconds on SQLite.
+    """
+
+    POLL_TRACKING = 0.01
 
     def __init__(self, app: TimelineApplication, db: ViewDatabase, run: bool = True) -> None:
         self.app, self.db = app, db
+        self.wake = WakeChannel(db.identity)
         self.clock = ViewClock()
         events = DecodedLog(app)  # the runners read the same events: decode them once
         self.runners = {
@@ -431,9 +441,13 @@ class Projections:
             # Runners may live in other processes: hear of their commits.
             self._listener = threading.Thread(target=self._listen, name="views-listen", daemon=True)
             self._listener.start()
+        elif not self._run:
+            self._listener = threading.Thread(target=self._poll, name="views-poll", daemon=True)
+            self._listener.start()
         if self._run:
             for runner in self.runners.values():
                 runner.start()
+            self.wake.listen(self._stopping, lambda: self.notify(0))
 
     def stop(self) -> None:
         self._stopping.set()
@@ -442,9 +456,12 @@ class Projections:
                 runner.stop()
         if self._listener is not None:
             self._listener.join(timeout=5)
+        self.wake.close()
 
     def notify(self, position: int) -> None:
-        """A write in this process: wake the local runners now."""
+        """A write: wake the runners now, here or in their own process."""
+        if not self._run:
+            self.wake.send()
         for runner in self.runners.values():
             runner.wake.set()
 
@@ -460,6 +477,14 @@ class Projections:
                     self.clock.advance(name, position)
             except Exception:  # reconnect; _refresh covers what was missed meanwhile
                 log.exception("view notifications lost; reconnecting")
+                self._stopping.wait(1.0)
+
+    def _poll(self) -> None:
+        while not self._stopping.wait(self.POLL_TRACKING):
+            try:
+                self._refresh()
+            except Exception:  # the store may be away for a while: keep polling
+                log.exception("reading the views' positions failed")
                 self._stopping.wait(1.0)
 
     def _refresh(self) -> None:

@@ -39,27 +39,49 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port")] = None,
     demo: Annotated[bool, typer.Option(help="Load the seed article's reports first")] = False,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    runners: Annotated[
+        str,
+        typer.Option(
+            help="Where the view runners run: 'process' (a child process, its own core), "
+            "'thread' (inside the API process) or 'none' (run `timeline project` yourself)"
+        ),
+    ] = "process",
 ) -> None:
-    """Run the HTTP service (uvicorn, uvloop, httptools)."""
+    """Run the HTTP service (uvicorn, uvloop, httptools) and its view runners."""
     import os
 
     import uvicorn
 
+    from service.runner_process import RunnerProcess
+
+    if runners not in ("process", "thread", "none"):
+        typer.echo("--runners must be process, thread or none", err=True)
+        raise typer.Exit(2)
     settings = _settings(database_url)
     if database_url:
         os.environ["TIMELINE_DATABASE_URL"] = database_url
     if demo:
         loaded = load_examples(settings)
         typer.echo(f"demo data: {loaded} events new", err=True)
-    uvicorn.run(
-        "service.main:app",
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        log_level="info",
-    )
+    if runners != "thread" or not settings.run_projections:
+        os.environ["TIMELINE_RUN_PROJECTIONS"] = "false"
+        get_settings.cache_clear()  # the app reads its settings again, with this
+    child = RunnerProcess({}) if runners == "process" and settings.run_projections else None
+    if child is not None:
+        child.start()
+    try:
+        uvicorn.run(
+            "service.main:app",
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            log_level="info",
+        )
+    finally:
+        if child is not None:
+            child.stop()
 
 
 def load_examples(settings: Settings) -> int:
@@ -140,22 +162,26 @@ def project(database_url: DatabaseOption = None) -> None:
     lock and the rest take over within seconds if it dies.
     """
     import signal
-    import threading
+    import time
 
     from projections.runner import Projections
+    from service.runner_process import die_with_parent
     from service.storage import open_application, open_views
 
+    # A plain flag: setting a threading.Event from a signal handler can deadlock
+    # with the main thread waiting on that same Event.
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda number, _: stopping.append(number))
+    signal.signal(signal.SIGINT, lambda number, _: stopping.append(number))
+    die_with_parent()  # when started by `timeline serve`
     settings = _settings(database_url)
     timeline, views = open_application(settings), open_views(settings)
     projections = Projections(timeline, views, run=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     projections.start()
     typer.echo("view runners started (standing by where another process runs a view)", err=True)
     try:
-        while not stop.wait(1.0):
-            pass
+        while not stopping:
+            time.sleep(0.2)
     finally:
         projections.stop()
         views.close()

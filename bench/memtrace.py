@@ -16,6 +16,7 @@ A diagnostic, not a figure of the benchmark: tracemalloc slows the server down.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import signal
@@ -54,6 +55,9 @@ def serve() -> None:
         }
         if trace:
             tracemalloc.take_snapshot().dump(str(out / f"{taken}.snap"))
+        # After measuring: how much of the heap was cyclic garbage awaiting collection.
+        facts["garbage_objects"] = gc.collect()
+        facts["rss_after_gc_mb"] = rss_mb(os.getpid())
         (out / f"{taken}.json").write_text(json.dumps(facts))
 
     signal.signal(signal.SIGUSR1, snapshot)

@@ -23,14 +23,15 @@ from fastapi import (
     WebSocket,
     WebSocketDisconnect,
 )
-from sse_starlette.sse import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from projections.facts import descendants
 from service.auth import access, check_key
-from service.responses import OrjsonResponse, dumps
+from service.responses import OrjsonResponse
 from service.schemas import MAX_POSITION
-from service.subscriptions import OVERFLOW, SHUTDOWN, Broker, Subscriber
+from service.subscriptions import SHUTDOWN, Broker
+from service.updates import OVERFLOW
 
 router = APIRouter(tags=["subscriptions"])
 
@@ -92,23 +93,6 @@ def _full(request: Request) -> OrjsonResponse | None:
     return None
 
 
-async def _messages(broker: Broker, subscriber: Subscriber, after: int) -> AsyncIterator[Any]:
-    """(kind, payload) pairs: change messages, then possibly overflow or end."""
-    last = after
-    try:
-        async for item in broker.stream(subscriber, after):
-            if item == OVERFLOW:
-                yield "overflow", {"detail": "subscriber fell behind; resume", "after": last}
-                return
-            if item == SHUTDOWN:
-                yield "end", {"detail": "server shutting down; resume", "after": last}
-                return
-            last = item["position"]
-            yield "change", item
-    finally:
-        broker.unsubscribe(subscriber)
-
-
 @router.get(
     "/subscribe/{view}",
     summary="Server-Sent Events: one message per log position that changed the view",
@@ -139,15 +123,13 @@ async def subscribe_sse(
         await shutdown.wait()
         subscriber.finish(SHUTDOWN)  # the stream says `end` and closes cleanly
 
-    async def events() -> AsyncIterator[ServerSentEvent]:
+    async def events() -> AsyncIterator[bytes]:
+        # Already-framed SSE bytes, shared with every subscriber of the same filter
+        # (sse-starlette sends bytes as they are); a burst goes out in one write.
         watcher = asyncio.ensure_future(farewell())
         try:
-            async for event, payload in _messages(broker, subscriber, start):
-                data = dumps(payload).decode()
-                if event == "change":
-                    yield ServerSentEvent(id=str(payload["position"]), event="change", data=data)
-                else:
-                    yield ServerSentEvent(event=event, data=data)
+            async for batch in broker.batches(subscriber, start):
+                yield b"".join(update.sse for update in batch)
         finally:
             watcher.cancel()
 
@@ -200,14 +182,12 @@ async def subscribe_ws(
     start = _start(broker, view, after, None)
 
     async def send() -> None:
-        async for event, payload in _messages(broker, subscriber, start):
-            frame = {"event": event, "data": payload}
-            if event == "change":
-                frame["id"] = payload["position"]
-            await websocket.send_text(dumps(frame).decode())
-            if event != "change":
-                await websocket.close(code=1013 if event == "overflow" else 1001)
-                return
+        async for batch in broker.batches(subscriber, start):
+            for update in batch:
+                await websocket.send_text(update.websocket_text)  # encoded once, shared
+                if update.final:
+                    await websocket.close(code=1013 if update.event == OVERFLOW else 1001)
+                    return
 
     async def receive() -> None:  # notices the client leaving while nothing is sent
         while True:

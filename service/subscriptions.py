@@ -2,7 +2,9 @@
 
 When a view advances (a local runner committed, or PostgreSQL NOTIFY said a
 runner elsewhere did), the broker reads the changes once and fans them out to
-each subscriber's bounded queue. A subscriber that falls behind is told so and
+each subscriber's bounded queue. Subscribers with the same filter share one
+`Update` per message, so each message is filtered and encoded once per filter,
+not once per subscriber. A subscriber that falls behind is told so and
 dropped; it never slows ingest, the runners or other subscribers, and resumes
 from its last position.
 """
@@ -18,10 +20,22 @@ from starlette.concurrency import run_in_threadpool
 
 from projections.feed import changes, filtered
 from projections.runner import VIEWS, Projections
+from service.updates import Update
 
 OVERFLOW = "overflow"
 SHUTDOWN = "shutdown"
 BACKLOG_WINDOW = 1_000  # log positions read per backlog query
+BATCH = 64  # updates handed to a stream at once, when that many are waiting
+
+
+def filter_key(filters: dict[str, Any]) -> tuple[Any, ...]:
+    """A hashable form of a filter: subscribers with equal keys get the same messages."""
+    return tuple(
+        sorted(
+            (name, frozenset(value) if isinstance(value, set) else value)
+            for name, value in filters.items()
+        )
+    )
 
 
 @dataclass(eq=False)
@@ -30,6 +44,10 @@ class Subscriber:
     filters: dict[str, Any]
     queue: asyncio.Queue[Any]
     closed: bool = False
+    key: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.key = filter_key(self.filters)
 
     def offer(self, item: Any) -> None:
         if self.closed:
@@ -102,14 +120,26 @@ class Broker:
                     self._read, name, self._sent[name], upto
                 )
                 for message in messages:
-                    for subscriber in list(self.subscribers[name]):
-                        kept = filtered(message, subscriber.filters)
-                        if kept is not None:
-                            subscriber.offer(kept)
+                    self._fan_out(name, message)
                     await asyncio.sleep(0)  # let readers drain between messages of a burst
                 self._sent[name] = max(self._sent[name], reached)
         finally:
             self._pumping[name] = False
+
+    def _fan_out(self, name: str, message: dict[str, Any]) -> None:
+        """Filter and wrap the message once per distinct filter; every subscriber of
+        that filter queues the same `Update` (and so shares its encoded bytes)."""
+        audiences: dict[tuple[Any, ...], list[Subscriber]] = {}
+        for subscriber in self.subscribers[name]:
+            audiences.setdefault(subscriber.key, []).append(subscriber)
+        for audience in audiences.values():
+            filters = audience[0].filters
+            kept = filtered(message, filters) if filters else message
+            if kept is None:
+                continue
+            update = Update.change(kept)
+            for subscriber in audience:
+                subscriber.offer(update)
 
     def _read(self, name: str, after: int, upto: int) -> tuple[list[dict[str, Any]], int]:
         with self.projections.read(name) as (view, cursor, tracked):
@@ -124,29 +154,41 @@ class Broker:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers[subscriber.view].discard(subscriber)
 
-    async def stream(self, subscriber: Subscriber, after: int) -> AsyncIterator[Any]:
-        """Missed changes after `after`, then live ones; each position once, in order.
+    async def batches(self, subscriber: Subscriber, after: int) -> AsyncIterator[list[Update]]:
+        """Missed changes after `after`, then live ones; each position once, in order;
+        lastly `overflow` or `end` if the subscription is cut. Updates come in lists
+        (up to BATCH, as many as are waiting) so a stream can send a burst at once.
 
         The subscriber is registered before the backlog is read, so whatever the
         backlog does not cover is already waiting in its queue.
         """
         last = after
-        while True:  # backlog, a window of positions at a time
-            messages, reached, tracked = await run_in_threadpool(self._backlog, subscriber, last)
-            for message in messages:
-                yield message
-            last = max(last, reached)
-            if reached >= tracked:
-                break
-        while True:
-            item = await subscriber.queue.get()
-            if item in (OVERFLOW, SHUTDOWN):
-                yield item
-                return
-            if item["position"] <= last:
-                continue  # already sent from the backlog
-            last = item["position"]
-            yield item
+        try:
+            while True:  # backlog, a window of positions at a time
+                found, reached, tracked = await run_in_threadpool(self._backlog, subscriber, last)
+                for start in range(0, len(found), BATCH):
+                    yield [Update.change(message) for message in found[start : start + BATCH]]
+                last = max(last, reached)
+                if reached >= tracked:
+                    break
+            while True:
+                batch: list[Update] = []
+                items = [await subscriber.queue.get()]
+                while len(items) < BATCH and not subscriber.queue.empty():
+                    items.append(subscriber.queue.get_nowait())
+                for item in items:
+                    if isinstance(item, str):  # OVERFLOW or SHUTDOWN: the last word
+                        closing = Update.overflow(last) if item == OVERFLOW else Update.end(last)
+                        yield [*batch, closing]
+                        return
+                    if item.position <= last:
+                        continue  # already sent from the backlog
+                    last = item.position
+                    batch.append(item)
+                if batch:
+                    yield batch
+        finally:
+            self.unsubscribe(subscriber)
 
     def _backlog(self, subscriber: Subscriber, after: int) -> tuple[list[dict[str, Any]], int, int]:
         with self.projections.read(subscriber.view) as (view, cursor, tracked):

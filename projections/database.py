@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+WRITER_CACHE_KIB = 32 * 1024
+
 
 class Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
@@ -69,9 +71,6 @@ class SQLiteViews(ViewDatabase):
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # views can always be rebuilt
-            # Projecting reads back the rows it just wrote, through several
-            # indexes: the default 2 MB page cache makes that a miss each time.
-            conn.execute("PRAGMA cache_size=-65536")
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
@@ -83,6 +82,12 @@ class SQLiteViews(ViewDatabase):
     @contextmanager
     def transaction(self, write: bool = False) -> Iterator[Cursor]:
         conn = self._connection()
+        if write and not getattr(self._local, "writer", False):
+            # Projecting reads back the rows it just wrote, through several
+            # indexes: give the few writing connections (one per runner) a page
+            # cache that holds them; readers, one per thread, keep the default.
+            conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+            self._local.writer = True
         # IMMEDIATE takes the write lock up front: a reader-turned-writer could
         # otherwise fail on lock upgrade instead of waiting its turn.
         conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")

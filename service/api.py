@@ -20,6 +20,7 @@ from service import (
     views_routes,
 )
 from service.auth import access
+from service.group_commit import GroupCommitter
 from service.health import StoreHealth, store_available
 from service.limits import BodySizeLimit
 from service.responses import OrjsonResponse
@@ -45,6 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         projections = Projections(timeline, views, run=settings.run_projections)
         timeline.listeners.append(projections.notify)
         app.state.timeline = timeline
+        committer = GroupCommitter(timeline.file_requests, settings.group_commit_max_reports)
+        committer.start()
+        app.state.committer = committer
         app.state.log_index = LogIndex(timeline)
         app.state.projections = projections
         projections.start()
@@ -54,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await committer.close()
             broker.close()
             projections.stop()
             views.close()

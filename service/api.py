@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,6 +29,8 @@ from service.schemas import BatchFiled, Filed, LoggedEvent, Problems, ReportIn
 from service.settings import Settings, get_settings
 from service.storage import LogIndex, open_application, open_keyring, open_views, store_probe
 from service.subscriptions import Broker
+
+log = logging.getLogger("uvicorn.error")  # uvicorn prints it, at its level
 
 DESCRIPTION = """Every report about an armed conflict becomes an immutable event: who said
 what, when, and how sure they were. Corrections and retractions are new events;
@@ -59,6 +62,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await committer.close()
+            stats = committer.stats
+            log.info(
+                "group commit: %d requests in %d commits, at most %d in one",
+                stats.requests,
+                stats.commits,
+                stats.largest_group,
+            )
             broker.close()
             projections.stop()
             views.close()

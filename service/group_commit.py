@@ -93,7 +93,12 @@ class GroupCommitter:
                 requests = [request for request, _ in group]
                 try:
                     outcomes = await loop.run_in_executor(self._executor, self.commit, requests)
-                except Exception as error:  # the store is down: nobody was filed
+                except Exception as error:
+                    # The store failed (nobody in the group was filed): whoever
+                    # is queued behind would only wait for the same failure, so
+                    # they hear of it now and may retry (their keys make it safe).
+                    group.extend(self._queue)
+                    self._queue.clear()
                     outcomes = [error] * len(group)
                 self.stats.commits += 1
                 self.stats.requests += len(group)

@@ -42,6 +42,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         schema = query.get("schema", [settings.postgres_schema])[0]
         env.update(
             PERSISTENCE_MODULE="eventsourcing.postgres",
+            APPLICATION_RECORDER_TOPIC="service.pg_recorder:PostgresEventRecorder",
             POSTGRES_DBNAME=(url.path or "/").lstrip("/") or "postgres",
             POSTGRES_HOST=url.hostname or "127.0.0.1",
             POSTGRES_PORT=str(url.port or 5432),

@@ -104,7 +104,10 @@ def open_keyring(settings: Settings) -> Keyring:
 
 
 def is_postgres(app: TimelineApplication) -> bool:
-    return type(app.recorder).__module__.startswith("eventsourcing.postgres")
+    # Our own recorder (service.pg_recorder) subclasses eventsourcing's.
+    return any(
+        cls.__module__.startswith("eventsourcing.postgres") for cls in type(app.recorder).__mro__
+    )
 
 
 class LogIndex:

@@ -84,12 +84,28 @@ class GroupCommitter:
         return group
 
     async def _run(self) -> None:
+        group: list[tuple[FilingRequest, asyncio.Future[list[Filing] | Exception]]] = []
+        try:
+            await self._write(group)
+        finally:
+            # Whatever stops the writer (a bug, a cancellation), nobody waits
+            # forever: whoever is still waiting hears that it was not filed.
+            stopped = RuntimeError("the writer stopped; the request may be retried")
+            for _, future in [*group, *self._queue]:
+                if not future.done():
+                    future.set_result(stopped)
+            self._queue.clear()
+
+    async def _write(
+        self, group: list[tuple[FilingRequest, asyncio.Future[list[Filing] | Exception]]]
+    ) -> None:
+        """Commit groups until closed; `group` holds the one in flight."""
         loop = asyncio.get_running_loop()
         while not (self._closing and not self._queue):
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
-                group = self._take_group()
+                group[:] = self._take_group()
                 requests = [request for request, _ in group]
                 try:
                     outcomes = await loop.run_in_executor(self._executor, self.commit, requests)
@@ -106,3 +122,4 @@ class GroupCommitter:
                 for (_, future), outcome in zip(group, outcomes, strict=True):
                     if not future.done():
                         future.set_result(outcome)
+                group.clear()

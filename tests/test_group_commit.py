@@ -324,3 +324,30 @@ def test_two_processes_racing_on_one_postgres(postgres_settings: Settings) -> No
             assert time.monotonic() < deadline
             time.sleep(0.1)
         _check_after_restart(servers[0].url, first, keys)
+
+
+# The writer itself: no request ever waits forever -------------------------------
+
+
+def test_a_broken_writer_or_a_store_failure_answers_everyone() -> None:
+    from eventsourcing.persistence import OperationalError
+
+    from service.group_commit import GroupCommitter
+
+    async def scenario(commit: Any) -> list[Any]:
+        committer = GroupCommitter(commit)
+        committer.start()
+        requests = [FilingRequest([(content(), f"w{i}")]) for i in range(5)]
+        answers = await asyncio.gather(
+            *(committer.file(r) for r in requests), return_exceptions=True
+        )
+        return answers
+
+    def store_down(_: Any) -> Any:
+        raise OperationalError("the store is down")
+
+    def wrong_count(group: Any) -> Any:
+        return []  # a bug: fewer outcomes than requests
+
+    assert all(isinstance(a, OperationalError) for a in asyncio.run(scenario(store_down)))
+    assert all(isinstance(a, RuntimeError) for a in asyncio.run(scenario(wrong_count)))

@@ -10,19 +10,24 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Notification
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    Notification,
+    OperationalError,
+    Recording,
+)
 from eventsourcing.utils import get_topic
 
 from domain.actors import Actor, ActorName, actor_name_id
 from domain.errors import (
     ActorConflictError,
     ContentionError,
-    IdempotencyConflictError,
     NameTakenError,
     ParentCycleError,
     UnknownActorError,
@@ -30,6 +35,7 @@ from domain.errors import (
     UnknownReportError,
     VersionConflictError,
 )
+from domain.filing import BatchConflictError, Filing, FilingRequest, Item, plan
 from domain.history import aggregates_created_by
 from domain.reports import Report, content_digest, report_id_for_key
 from domain.values import ActorCategory, Alias, ReportContent, normalise_name
@@ -51,26 +57,9 @@ _CHANGE_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
-class Filing:
-    report_id: UUID
-    created: bool
-    position: int | None = None  # log position of the Filed event, when just written
-
-
-@dataclass(frozen=True)
 class Change:
     version: int
     position: int
-
-
-@dataclass
-class BatchConflictError(Exception):
-    """Some items of a batch reuse a key with a different payload."""
-
-    conflicts: list[tuple[int, IdempotencyConflictError]] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return "; ".join(f"item {index}: {error}" for index, error in self.conflicts)
 
 
 class TimelineApplication(Application[UUID]):
@@ -81,6 +70,7 @@ class TimelineApplication(Application[UUID]):
         # Called with the last log position after every successful save, so
         # that views in this process can catch up at once instead of polling.
         self.listeners: list[Callable[[int], None]] = []
+        self._known_actor_ids: set[UUID] = set()
 
     def _notify(self, recordings: list[Any]) -> None:
         if recordings:
@@ -93,10 +83,12 @@ class TimelineApplication(Application[UUID]):
     def file_report(
         self, content: ReportContent, key: str | None = None, written_by: str | None = None
     ) -> Filing:
-        try:
-            return self.file_reports([(content, key)], written_by)[0]
-        except BatchConflictError as error:
-            raise error.conflicts[0][1] from None
+        (outcome,) = self.file_requests([FilingRequest([(content, key)], written_by)])
+        if isinstance(outcome, BatchConflictError):
+            raise outcome.conflicts[0][1]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome[0]
 
     def file_reports(
         self, items: Sequence[tuple[ReportContent, str | None]], written_by: str | None = None
@@ -106,87 +98,124 @@ class TimelineApplication(Application[UUID]):
         A key seen before with the same payload answers with the existing report
         and writes nothing for it; with a different payload the whole batch fails.
         """
-        self._check_actor_ids(items)
-        results: list[Filing | None] = [None] * len(items)
-        pending: dict[int, Report] = {}
-        first_index_by_key: dict[str, int] = {}
-        conflicts: list[tuple[int, IdempotencyConflictError]] = []
-        duplicates_in_batch: dict[int, int] = {}
+        (outcome,) = self.file_requests([FilingRequest(items, written_by)])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
-        for index, (content, key) in enumerate(items):
-            if key is not None and key in first_index_by_key:
-                first = first_index_by_key[key]
-                if pending[first].digest != content_digest(content):
-                    conflicts.append((index, IdempotencyConflictError(key, pending[first].id)))
-                duplicates_in_batch[index] = first
-                continue
-            if key is not None:
-                first_index_by_key[key] = index
-            pending[index] = Report.file(content, key=key, written_by=written_by)
-        if conflicts:
-            raise BatchConflictError(conflicts)
+    def file_requests(self, requests: Sequence[FilingRequest]) -> list[list[Filing] | Exception]:
+        """File independent requests in one transaction (group commit): one outcome each.
 
-        for attempt in range(_SAVE_ATTEMPTS):
-            # A failed save has already taken the events out of the aggregates:
-            # retries start from fresh ones.
-            to_save = {
-                i: r if attempt == 0 else Report.file(*items[i], written_by=written_by)
-                for i, r in pending.items()
-                if results[i] is None
+        Each request is written whole or not at all, exactly as `file_reports`
+        would write it alone; a request that cannot be filed (unknown actors, a
+        key conflict) gets its error as its outcome and the others go ahead.
+        Nothing is returned before the transaction has committed.
+        """
+        outcomes: list[list[Filing] | Exception | None] = [None] * len(requests)
+        self._refuse_unknown_mentions(requests, outcomes)
+        pending = {
+            r: [Item(content, key, content_digest(content)) for content, key in request.items]
+            for r, request in enumerate(requests)
+            if outcomes[r] is None
+        }
+        stored: dict[str, tuple[UUID, str]] = {}
+        for _ in range(_SAVE_ATTEMPTS):
+            todo = plan(pending, stored)
+            for r, conflict in todo.conflicts.items():
+                outcomes[r] = conflict
+                del pending[r]
+            filed = {
+                slot: Report.filed(
+                    item.content, item.key, item.digest, requests[slot[0]].written_by
+                )
+                for slot in todo.new
+                for item in (pending[slot[0]][slot[1]],)
             }
-            if not to_save:
-                break
             try:
-                recordings = self.save(*to_save.values())
+                recordings = self._append(list(filed.values()))
             except IntegrityError:
-                # Some keys were filed before (or concurrently): sort them out.
-                self._settle_existing(to_save, results, conflicts)
-                if conflicts:
-                    raise BatchConflictError(conflicts) from None
+                # Some keys were filed before (or concurrently): learn which, re-plan.
+                stored.update(self._stored_keys(e for e in filed.values() if e.key))
                 continue
-            positions = {r.domain_event.originator_id: r.notification.id for r in recordings}
-            for index, report in to_save.items():
-                results[index] = Filing(report.id, created=True, position=positions[report.id])
+            except (OperationalError, InterfaceError):
+                raise  # the store, not a request, is at fault: nobody was filed
+            except Exception as error:
+                if len(pending) == 1:
+                    (r,) = pending
+                    outcomes[r] = error
+                    break
+                # Something in one request broke the shared transaction: file
+                # each request alone so that only that one fails.
+                for r in pending:
+                    outcomes[r] = self.file_requests([requests[r]])[0]
+                break
+            positions = {rec.domain_event.originator_id: rec.notification.id for rec in recordings}
+            done = {
+                slot: Filing(e.originator_id, created=True, position=positions[e.originator_id])
+                for slot, e in filed.items()
+            }
+            done.update({slot: Filing(rid, created=False) for slot, rid in todo.existing.items()})
+            for slot, first in todo.copies.items():
+                original = done[first]
+                done[slot] = Filing(original.report_id, created=False, position=original.position)
+            for r, items in pending.items():
+                outcomes[r] = [done[(r, i)] for i in range(len(items))]
             break
         else:  # pragma: no cover - only under pathological contention
-            raise RuntimeError("could not file the batch after repeated conflicts")
+            raise RuntimeError("could not file the reports after repeated conflicts")
+        return [o if o is not None else RuntimeError("not filed") for o in outcomes]
 
-        for index, first in duplicates_in_batch.items():
-            original = results[first]
-            assert original is not None
-            results[index] = Filing(original.report_id, created=False, position=original.position)
-        return [r for r in results if r is not None]
-
-    def _check_actor_ids(self, items: Sequence[tuple[ReportContent, str | None]]) -> None:
-        named = {m.actor_id for content, _ in items for m in content.actors if m.actor_id}
-        unknown = {actor_id for actor_id in named if self._find_actor(actor_id) is None}
-        if unknown:
-            raise UnknownActorMentionError(
-                [
-                    (i, j, m.actor_id)
-                    for i, (content, _) in enumerate(items)
-                    for j, m in enumerate(content.actors)
-                    if m.actor_id in unknown
-                ]
-            )
-
-    def _settle_existing(
-        self,
-        to_save: dict[int, Report],
-        results: list[Filing | None],
-        conflicts: list[tuple[int, IdempotencyConflictError]],
+    def _refuse_unknown_mentions(
+        self, requests: Sequence[FilingRequest], outcomes: list[Any]
     ) -> None:
-        for index, report in to_save.items():
-            if report.key is None:
-                continue
+        named = {
+            m.actor_id
+            for request in requests
+            for content, _ in request.items
+            for m in content.actors
+            if m.actor_id
+        }
+        unknown = set()
+        for actor_id in named - self._known_actor_ids:
+            if self._find_actor(actor_id) is None:
+                unknown.add(actor_id)
+            else:
+                # Actors are never removed: once seen, an id stays valid.
+                self._known_actor_ids.add(actor_id)
+        if not unknown:
+            return
+        for r, request in enumerate(requests):
+            mentions = [
+                (i, j, m.actor_id)
+                for i, (content, _) in enumerate(request.items)
+                for j, m in enumerate(content.actors)
+                if m.actor_id in unknown
+            ]
+            if mentions:
+                outcomes[r] = UnknownActorMentionError(mentions)
+
+    def _append(self, events: list[Report.Filed]) -> list[Recording]:
+        """Store new events in one transaction, then tell the listeners.
+
+        What `save` does for aggregates, minus checking every object against
+        runtime protocols, which costs more than storing it."""
+        if not events:
+            return []
+        recordings = self.events.put(events)
+        self._notify(recordings)
+        return recordings
+
+    def _stored_keys(self, events: Iterable[Report.Filed]) -> dict[str, tuple[UUID, str]]:
+        """key -> (id, digest) of the keyed reports that the store already holds."""
+        found = {}
+        for filed in events:
             try:
-                existing: Report = self.repository.get(report.id)
+                existing: Report = self.repository.get(filed.originator_id)
             except AggregateNotFoundError:
                 continue
-            if existing.digest == report.digest:
-                results[index] = Filing(existing.id, created=False)
-            else:
-                conflicts.append((index, IdempotencyConflictError(report.key, existing.id)))
+            assert filed.key is not None
+            found[filed.key] = (existing.id, existing.digest)
+        return found
 
     def get_report(self, report_id: UUID, version: int | None = None) -> Report:
         try:

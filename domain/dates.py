@@ -6,6 +6,8 @@ the bounds, precision and qualifiers a report keeps.
 
 from __future__ import annotations
 
+import calendar
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -51,7 +53,54 @@ def interval_from_edtf(text: str) -> ParsedInterval:
 
     Cached: the parser takes ~20 ms a call, and every stored report is
     revalidated (so re-parsed) when its events are read back; the same few
-    thousand date expressions recur across a whole log."""
+    thousand date expressions recur across a whole log. The plain forms most
+    reports use skip the parser altogether (see `_plain`)."""
+    plain = _plain(text.strip())
+    if plain is not None:
+        return plain
+    return _parsed(text)
+
+
+# YYYY, YYYY-MM or YYYY-MM-DD, alone with an optional ~ or ?, or two of them
+# unqualified as an interval. Anything else (seasons, %, qualified interval
+# ends, open ends, invalid days) goes to the library, which decides.
+_PLAIN_DATE = r"([1-9][0-9]{3})(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12][0-9]|3[01]))?)?"
+_SINGLE = re.compile(_PLAIN_DATE + r"([~?]?)")
+_INTERVAL = re.compile(_PLAIN_DATE + "/" + _PLAIN_DATE)
+
+
+def _bounds(year: str, month: str | None, day: str | None) -> tuple[date, date, str] | None:
+    y = int(year)
+    if month is None:
+        return date(y, 1, 1), date(y, 12, 31), "year"
+    m = int(month)
+    if day is None:
+        return date(y, m, 1), date(y, m, calendar.monthrange(y, m)[1]), "month"
+    d = int(day)
+    if d > calendar.monthrange(y, m)[1]:
+        return None  # not a real day: let the library word the refusal
+    return date(y, m, d), date(y, m, d), "day"
+
+
+def _plain(text: str) -> ParsedInterval | None:
+    """The library's answer for the plain forms, without its grammar (tested
+    against the library in tests/test_dates.py)."""
+    if match := _SINGLE.fullmatch(text):
+        found = _bounds(*match.group(1, 2, 3))
+        if found is None:
+            return None
+        qualifier = match.group(4)
+        return ParsedInterval(*found, approximate=qualifier == "~", uncertain=qualifier == "?")
+    if match := _INTERVAL.fullmatch(text):
+        lower, upper = _bounds(*match.group(1, 2, 3)), _bounds(*match.group(4, 5, 6))
+        if lower is None or upper is None:
+            return None
+        # The library takes an interval's precision from its start.
+        return ParsedInterval(lower[0], upper[1], lower[2], approximate=False, uncertain=False)
+    return None
+
+
+def _parsed(text: str) -> ParsedInterval:
     try:
         node = parse_edtf(text.strip())
         earliest = struct_time_to_date(node.lower_strict())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -56,7 +57,25 @@ class ApiKey(Aggregate):
 
 
 class Keyring(Application[UUID]):
+    """Issues, revokes and checks keys.
+
+    A verified key is trusted for `cache_seconds` without reading the store
+    again: checking a key is on every write's path. A revocation made through
+    this keyring applies at once; one made by another process (the CLI, another
+    server) applies here within `cache_seconds`. Revocation is final, so a
+    revoked key is remembered for good, and unknown keys are never cached (a
+    key just issued elsewhere works at once).
+    """
+
     name = "timeline_keys"  # names its PostgreSQL table: keep it stable
+    CACHE_LIMIT = 10_000
+
+    def __init__(self, env: dict[str, str] | None = None, cache_seconds: float = 1.0) -> None:
+        super().__init__(env)
+        self.cache_seconds = cache_seconds
+        # key id -> (digest of its secret, trusted until on the monotonic clock)
+        self._verified: dict[UUID, tuple[str, float]] = {}
+        self._revoked: set[UUID] = set()
 
     def issue_key(self, name: str) -> tuple[ApiKey, str]:
         """A new key and its secret; the secret is shown once and never stored."""
@@ -72,6 +91,8 @@ class Keyring(Application[UUID]):
         if not key.revoked:
             key.revoke(reason)
             self.save(key)
+        self._revoked.add(key.id)
+        self._verified.pop(key.id, None)
         return key
 
     def list_keys(self) -> list[ApiKey]:
@@ -79,12 +100,32 @@ class Keyring(Application[UUID]):
 
     def authenticate(self, secret: str) -> UUID:
         """The id of the key with this secret; raises if unknown or revoked."""
-        key = self._find_key(key_id_for(secret))
-        if key is None or key.digest != digest_of(secret):
+        key_id = self.cached(secret)
+        if key_id is not None:
+            return key_id
+        digest = digest_of(secret)
+        key = self._find_key(uuid5(KEY_NAMESPACE, digest))
+        if key is None or key.digest != digest:
             raise UnknownKeyError("unknown API key")
         if key.revoked:
+            self._revoked.add(key.id)
             raise RevokedKeyError(key.id)
+        if len(self._verified) >= self.CACHE_LIMIT:
+            self._verified.clear()
+        self._verified[key.id] = (digest, time.monotonic() + self.cache_seconds)
         return key.id
+
+    def cached(self, secret: str) -> UUID | None:
+        """The key id if this secret was verified recently (no store read);
+        None when the store must be asked. Raises for a key known revoked."""
+        digest = digest_of(secret)
+        key_id = uuid5(KEY_NAMESPACE, digest)
+        if key_id in self._revoked:
+            raise RevokedKeyError(key_id)
+        entry = self._verified.get(key_id)
+        if entry is not None and entry[0] == digest and time.monotonic() < entry[1]:
+            return key_id
+        return None
 
     def _find_key(self, key_id: UUID) -> ApiKey | None:
         try:

@@ -12,6 +12,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import orjson
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import get_topic
 
 from domain.errors import ReportRetractedError
 from domain.history import no_writer
@@ -85,6 +86,23 @@ class Report(Aggregate):
         cls, content: ReportContent, key: str | None = None, written_by: str | None = None
     ) -> Report:
         return cls(content=content, key=key, digest=content_digest(content), written_by=written_by)
+
+    @classmethod
+    def filed(
+        cls, content: ReportContent, key: str | None, digest: str, written_by: str | None
+    ) -> Report.Filed:
+        """The event `Report.file` records, without building the aggregate around
+        it: when filing thousands of reports that costs more than storing them."""
+        return cls.Filed(
+            originator_topic=get_topic(cls),
+            originator_id=cls.create_id(content, key),
+            originator_version=cls.INITIAL_VERSION,
+            timestamp=cls.Filed.create_timestamp(),
+            content=content,
+            key=key,
+            digest=digest,
+            written_by=written_by,
+        )
 
     def correct(
         self,

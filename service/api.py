@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from service import (
     views_routes,
 )
 from service.auth import access
+from service.group_commit import GroupCommitter
 from service.health import StoreHealth, store_available
 from service.limits import BodySizeLimit
 from service.responses import OrjsonResponse
@@ -27,6 +29,8 @@ from service.schemas import BatchFiled, Filed, LoggedEvent, Problems, ReportIn
 from service.settings import Settings, get_settings
 from service.storage import LogIndex, open_application, open_keyring, open_views, store_probe
 from service.subscriptions import Broker
+
+log = logging.getLogger("uvicorn.error")  # uvicorn prints it, at its level
 
 DESCRIPTION = """Every report about an armed conflict becomes an immutable event: who said
 what, when, and how sure they were. Corrections and retractions are new events;
@@ -45,6 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         projections = Projections(timeline, views, run=settings.run_projections)
         timeline.listeners.append(projections.notify)
         app.state.timeline = timeline
+        committer = GroupCommitter(timeline.file_requests, settings.group_commit_max_reports)
+        committer.start()
+        app.state.committer = committer
         app.state.log_index = LogIndex(timeline)
         app.state.projections = projections
         projections.start()
@@ -54,6 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await committer.close()
+            stats = committer.stats
+            log.info(
+                "group commit: %d requests in %d commits, at most %d in one",
+                stats.requests,
+                stats.commits,
+                stats.largest_group,
+            )
             broker.close()
             projections.stop()
             views.close()

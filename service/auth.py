@@ -7,7 +7,9 @@ unless TIMELINE_READ_KEYS_REQUIRED is set. 401: no key or an unknown one;
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from domain.errors import RevokedKeyError, UnknownKeyError
+from domain.keys import Keyring, digest_of
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `timeline keys create`.")
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -30,12 +33,28 @@ async def check_key(connection: HTTPConnection, secret: str | None, needed: bool
         return None
     keyring = connection.app.state.keyring
     try:
-        key_id = await run_in_threadpool(keyring.authenticate, secret)
+        # A recently verified key is answered from memory, without a thread hop.
+        key_id = keyring.cached(secret) or await _verified(keyring, secret)
     except UnknownKeyError:
         raise HTTPException(401, "unknown API key", headers=CHALLENGE) from None
     except RevokedKeyError:
         raise HTTPException(403, "this API key has been revoked") from None
     return str(key_id)
+
+
+# Verifications in flight, by keyring and key: when a cached key expires, the
+# requests carrying it wait for one store read instead of each making its own.
+_checking: dict[tuple[int, str], asyncio.Future[UUID]] = {}
+
+
+async def _verified(keyring: Keyring, secret: str) -> UUID:
+    which = (id(keyring), digest_of(secret))
+    check = _checking.get(which)
+    if check is None:
+        check = asyncio.ensure_future(run_in_threadpool(keyring.authenticate, secret))
+        _checking[which] = check
+        check.add_done_callback(lambda _: _checking.pop(which, None))
+    return await asyncio.shield(check)
 
 
 async def access(

@@ -10,11 +10,13 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from domain.application import BatchConflictError, Filing, TimelineApplication
+from domain.application import BatchConflictError, Filing, FilingRequest, TimelineApplication
 from domain.errors import UnknownActorMentionError
 from service.auth import writer
 from service.errors import problems, unprocessable
 from service.eventlog import log_record
+from service.group_commit import GroupCommitter
+from service.report_input import parse_lines, parse_report
 from service.responses import OrjsonResponse
 from service.schemas import (
     MAX_VERSION,
@@ -22,13 +24,14 @@ from service.schemas import (
     Changed,
     CorrectionIn,
     Filed,
-    ReportIn,
     ReportOut,
     RetractionIn,
 )
 from service.storage import LogIndex
 
 router = APIRouter(tags=["reports"])
+
+_VALIDATE_ON_LOOP = 20  # NDJSON lines; more are validated off the event loop
 
 NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
 
@@ -62,6 +65,10 @@ def _timeline(request: Request) -> TimelineApplication:
     return request.app.state.timeline
 
 
+def _committer(request: Request) -> GroupCommitter:
+    return request.app.state.committer
+
+
 def _log_index(request: Request) -> LogIndex:
     return request.app.state.log_index
 
@@ -81,24 +88,6 @@ async def _with_positions(request: Request, filings: list[Filing]) -> list[Filin
     if all(f.position is not None for f in filings):
         return filings
     return await run_in_threadpool(lookup)
-
-
-def _parse_line(raw: bytes, line: int | None) -> tuple[ReportIn | None, list[dict[str, Any]]]:
-    where = {"line": line} if line is not None else {}
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        return None, [
-            {**where, "field": "body", "msg": f"not valid JSON: {error}", "type": "json_invalid"}
-        ]
-    if not isinstance(data, dict):
-        return None, [
-            {**where, "field": "body", "msg": "expected a JSON object", "type": "model_type"}
-        ]
-    try:
-        return ReportIn.model_validate(data), []
-    except ValidationError as error:
-        return None, [{**where, **problem} for problem in problems(error)]
 
 
 @router.post(
@@ -134,10 +123,10 @@ async def file_reports(
             },
             status_code=415,
         )
-    report, found = _parse_line(body, None)
+    report, found = parse_report(body)
     if report is None:
         return unprocessable(found)
-    key = report.key
+    content, key = report
     if idempotency_key is not None:
         if key is not None and key != idempotency_key.strip():
             return unprocessable(
@@ -162,11 +151,11 @@ async def file_reports(
                 ]
             )
     try:
-        filing = await run_in_threadpool(
-            _timeline(request).file_report, report.content(), key, writer(request)
-        )
+        (filing,) = await _committer(request).file(FilingRequest([(content, key)], writer(request)))
     except UnknownActorMentionError as error:
         return unprocessable(_unknown_actors(error, [None]))
+    except BatchConflictError as error:
+        raise error.conflicts[0][1] from None  # a single report: a plain 409
     (filing,) = await _with_positions(request, [filing])
     return OrjsonResponse(
         {"id": filing.report_id, "position": filing.position, "created": filing.created},
@@ -214,19 +203,18 @@ async def _file_batch(request: Request, body: bytes, idempotency_key: str | None
                 }
             ]
         )
-    reports: list[tuple[int, ReportIn]] = []
-    found: list[dict[str, Any]] = []
-    for line, raw in lines:
-        report, line_problems = _parse_line(raw, line)
-        found.extend(line_problems)
-        if report is not None:
-            reports.append((line, report))
+    # Validation is most of a batch's cost: a large one is validated in a
+    # worker thread, so that the event loop keeps serving other requests.
+    if len(lines) > _VALIDATE_ON_LOOP:
+        reports, found = await run_in_threadpool(parse_lines, lines)
+    else:
+        reports, found = parse_lines(lines)
     if found:
         return unprocessable(found)
 
-    items = [(report.content(), report.key) for _, report in reports]
+    items = [report for _, report in reports]
     try:
-        filings = await run_in_threadpool(_timeline(request).file_reports, items, writer(request))
+        filings = await _committer(request).file(FilingRequest(items, writer(request)))
     except UnknownActorMentionError as error:
         return unprocessable(_unknown_actors(error, [line for line, _ in reports]))
     except BatchConflictError as error:

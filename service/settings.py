@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     port: int = 8000
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     max_batch_reports: int = Field(default=10_000, ge=1)
+    group_commit_max_reports: int = Field(
+        default=10_000, ge=1, description="Reports per group commit (a request is never split)"
+    )
     log_page_max: int = Field(default=10_000, ge=1)
 
 

@@ -42,6 +42,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         schema = query.get("schema", [settings.postgres_schema])[0]
         env.update(
             PERSISTENCE_MODULE="eventsourcing.postgres",
+            APPLICATION_RECORDER_TOPIC="service.pg_recorder:PostgresEventRecorder",
             POSTGRES_DBNAME=(url.path or "/").lstrip("/") or "postgres",
             POSTGRES_HOST=url.hostname or "127.0.0.1",
             POSTGRES_PORT=str(url.port or 5432),
@@ -103,7 +104,10 @@ def open_keyring(settings: Settings) -> Keyring:
 
 
 def is_postgres(app: TimelineApplication) -> bool:
-    return type(app.recorder).__module__.startswith("eventsourcing.postgres")
+    # Our own recorder (service.pg_recorder) subclasses eventsourcing's.
+    return any(
+        cls.__module__.startswith("eventsourcing.postgres") for cls in type(app.recorder).__mro__
+    )
 
 
 class LogIndex:

@@ -51,7 +51,9 @@ def _encode(obj: Any) -> Any:
     if kind is Decimal:
         return {"_type_": "decimal_str", "_data_": str(obj)}
     if isinstance(obj, BaseModel) and _VALUE_TYPES.get(kind.__name__) is kind:
-        return {"_type_": kind.__name__, "_data_": obj.model_dump(mode="json")}
+        # pydantic writes the JSON itself; orjson embeds it as it is, which
+        # saves building (and walking) a dict of every report's content.
+        return {"_type_": kind.__name__, "_data_": orjson.Fragment(obj.model_dump_json())}
     if isinstance(obj, str):  # StrEnum members travel as their value
         return str(obj)
     msg = f"Object of type {kind} is not serializable: register it in {__name__}"

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import orjson
 
 from projections.database import Cursor
 from projections.facts import View
+from projections.json_sql import JsonSql
 from projections.merge import merge_incident, responses_before_cause
+from projections.paging import after_key, encode_cursor
 from projections.versioned import Column, VersionedTable, valid_at
 
 MAX_CHAIN = 20
-
-
-class BadCursorError(ValueError):
-    pass
-
-
-def decode_cursor(cursor: str) -> tuple[str, str, str]:
-    """The (earliest, latest, key) a page ended at; BadCursorError if it is not ours."""
-    try:
-        earliest, latest, key = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError, orjson.JSONDecodeError) as error:
-        raise BadCursorError(cursor) from error
-    if not all(isinstance(part, str) for part in (earliest, latest, key)):
-        raise BadCursorError(cursor)
-    return earliest, latest, key
+ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
 
 
 class TimelineView(View):
@@ -48,6 +35,7 @@ class TimelineView(View):
                 Column("responds", "INTEGER"),
             ),
             (("earliest", "latest", "key"), ("week",), ("disputed",), ("responds",)),
+            current_orders=(ORDER,),
         )
         self.tags = VersionedTable(
             db,
@@ -120,7 +108,13 @@ class TimelineView(View):
         min_level: int | None = None,
         after: str | None = None,
         limit: int = 100,
+        sources: bool = True,
     ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page in (earliest, latest, key) order, and the cursor of the next page.
+
+        Without `sources`, each entry carries `source_count` instead of its sources
+        (what a list needs; the entry itself has them all).
+        """
         where, params = [], []
         if start:
             where.append("latest >= ?")
@@ -143,24 +137,28 @@ class TimelineView(View):
             where.append(sub)
             params.extend(sub_params)
         if after:
-            earliest, latest, key = decode_cursor(after)
-            where.append(
-                "(earliest > ? OR (earliest = ? AND latest > ?) "
-                "OR (earliest = ? AND latest = ? AND key > ?))"
-            )
-            params.extend([earliest, earliest, latest, earliest, latest, key])
-        rows = self.incidents.select(
-            cursor, as_of, " AND ".join(where), params, "earliest, latest, key", limit + 1
+            sub, sub_params = after_key(ORDER, after)
+            where.append(sub)
+            params.extend(sub_params)
+        # Summaries leave the sources (most of an entry) in the database, undecoded.
+        columns = ["key", "earliest", "latest", "doc"]
+        if not sources:
+            columns[-1] = f"{self.json.without('doc', 'sources')} AS doc"
+            columns.append(f"{self.json.length('doc', 'sources')} AS source_count")
+        # The current_orders index gives this order: the database stops at LIMIT.
+        rows = self.incidents.fetch(
+            cursor, as_of, columns, " AND ".join(where), params, ", ".join(ORDER), limit + 1
         )
         page, more = rows[:limit], len(rows) > limit
-        entries = [row["doc"] for row in page]
+        entries = [orjson.loads(row["doc"]) for row in page]
         self._annotate(cursor, as_of, entries)
+        if not sources:
+            for entry, row in zip(entries, page, strict=True):
+                entry["source_count"] = int(row["source_count"])
         cursor_out = None
         if more and page:
             last = page[-1]
-            cursor_out = base64.urlsafe_b64encode(
-                orjson.dumps([last["earliest"], last["latest"], last["key"]])
-            ).decode()
+            cursor_out = encode_cursor([last[column] for column in ORDER])
         return entries, cursor_out
 
     def _tag_filter(self, as_of: int | None, tags: list[str]) -> tuple[str, list[Any]]:
@@ -183,11 +181,29 @@ class TimelineView(View):
         """Add what depends on other incidents: the responds-to chain and its contradictions."""
         cache: dict[str, dict[str, Any] | None] = {}
 
+        def load(keys: set[str]) -> None:
+            missing = sorted(keys - cache.keys())
+            if not missing:
+                return
+            found = {
+                row["key"]: orjson.loads(row["doc"])
+                for row in self.incidents.fetch(
+                    cursor,
+                    as_of,
+                    ("key", f"{self.json.without('doc', 'sources')} AS doc"),
+                    f"key IN ({', '.join('?' * len(missing))})",
+                    missing,
+                )
+            }
+            for key in missing:
+                cache[key] = found.get(key)
+
         def lookup(key: str) -> dict[str, Any] | None:
-            if key not in cache:
-                rows = self.incidents.select(cursor, as_of, "key = ?", (key,))
-                cache[key] = rows[0]["doc"] if rows else None
+            load({key})
             return cache[key]
+
+        # The direct causes of a whole page in one query; deeper links as they come.
+        load({key for entry in entries for key in entry["responds_to"]})
 
         for entry in entries:
             chain, frontier, seen = [], list(entry["responds_to"]), {entry["incident"]}
@@ -209,13 +225,38 @@ class TimelineView(View):
                 if cause:
                     frontier.extend(cause["responds_to"])
             entry["chain"] = chain
+        # Responses dated before their causes: only these entries need their sources.
+        answering = [e for e in entries if any(cache[k] for k in e["responds_to"])]
+        sources = self._sources(cursor, as_of, [e for e in answering if "sources" not in e])
+        for entry in answering:
             for key in entry["responds_to"]:
                 cause = lookup(key)
                 if cause is not None:
+                    reports = entry["sources"] if "sources" in entry else sources[entry["incident"]]
                     entry["contradictions"] = [
                         *entry["contradictions"],
-                        *responses_before_cause(entry, entry["sources"], cause),
+                        *responses_before_cause(entry, reports, cause),
                     ]
+
+    def _sources(
+        self, cursor: Cursor, as_of: int | None, entries: list[dict[str, Any]]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The sources of these entries (the same row versions), by incident."""
+        if not entries:
+            return {}
+        keys = sorted({e["incident"] for e in entries})
+        rows = self.incidents.fetch(
+            cursor,
+            as_of,
+            ("key", f"{self.json.part('doc', 'sources')} AS sources"),
+            f"key IN ({', '.join('?' * len(keys))})",
+            keys,
+        )
+        return {row["key"]: orjson.loads(row["sources"]) for row in rows}
+
+    @property
+    def json(self) -> JsonSql:
+        return JsonSql(self.db.dialect)
 
     def weekly(self, cursor: Cursor, as_of: int | None) -> list[dict[str, Any]]:
         validity, args = valid_at(as_of)

@@ -23,18 +23,6 @@ class JsonSql:
             return f"json_extract({doc}, '$.{name}')"
         return f"({self._doc(doc)} ->> '{name}')"
 
-    def without(self, doc: str, name: str) -> str:
-        """`doc` as JSON text without its top-level field `name` (decode less of it)."""
-        if self.dialect == "sqlite":
-            return f"json_remove({doc}, '$.{name}')"
-        return f"(({self._doc(doc)} - '{name}')::text)"
-
-    def part(self, doc: str, name: str) -> str:
-        """The top-level field `name` of `doc`, as JSON text."""
-        if self.dialect == "sqlite":
-            return f"json_extract({doc}, '$.{name}')"
-        return f"(({self._doc(doc)} -> '{name}')::text)"
-
     def length(self, doc: str, array: str) -> str:
         if self.dialect == "sqlite":
             return f"json_array_length({doc}, '$.{array}')"

@@ -7,6 +7,7 @@ TEXT on both stores; PostgreSQL reads them as jsonb.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -23,25 +24,23 @@ class JsonSql:
             return f"json_extract({doc}, '$.{name}')"
         return f"({self._doc(doc)} ->> '{name}')"
 
-    def length(self, doc: str, array: str) -> str:
+    def any_key_in(self, column: str, keys: Sequence[str]) -> tuple[str, list[str]]:
+        """An object of the array in a Derived JSON column has a `key` among `keys`:
+        the condition and its parameters."""
+        marks = ", ".join("?" * len(keys))
         if self.dialect == "sqlite":
-            return f"json_array_length({doc}, '$.{array}')"
-        return f"jsonb_array_length({self._doc(doc)} -> '{array}')"
-
-    def any_key_in(self, column: str, count: int) -> str:
-        """An object of the array in a Derived JSON column has a `key` among `count`
-        parameters."""
-        if self.dialect == "sqlite":
-            # A text search, 2-3 times faster than json_each, and exact: in SQLite's
-            # minified JSON a quote inside a string is escaped, so `key":"<k>"` can
-            # only be a member whose name ends in "key" (here only `key`) valued <k>.
-            test = f"instr({column}, '\"key\":' || json_quote(?)) > 0"
-            return "(" + " OR ".join([test] * count) + ")"
-        marks = ", ".join("?" * count)
-        return (
-            f"EXISTS (SELECT 1 FROM jsonb_array_elements({column}) AS e(v) "
-            f"WHERE e.v ->> 'key' IN ({marks}))"
-        )
+            # On the small derived array this beats text searches (instr per key):
+            # 1.5 ms against 2.7 ms for 841 attacks and 17 keys.
+            sql = (
+                f"EXISTS (SELECT 1 FROM json_each({column}) AS e "
+                f"WHERE json_extract(e.value, '$.key') IN ({marks}))"
+            )
+        else:
+            sql = (
+                f"EXISTS (SELECT 1 FROM jsonb_array_elements({column}) AS e(v) "
+                f"WHERE e.v ->> 'key' IN ({marks}))"
+            )
+        return sql, list(keys)
 
     def is_true(self, doc: str, name: str) -> str:
         """A boolean top-level field of `doc` is true (an SQL condition)."""
@@ -49,20 +48,20 @@ class JsonSql:
             return f"(json_type({doc}, '$.{name}') = 'true')"
         return f"(({self._doc(doc)} -> '{name}') = 'true'::jsonb)"
 
-    def array_is_empty(self, column: str) -> str:
-        """A Derived JSON column holds an empty array."""
+    def array_length(self, column: str) -> str:
+        """The length of the array in a Derived JSON column."""
         if self.dialect == "sqlite":
-            return f"json_array_length({column}) = 0"
-        return f"jsonb_array_length({column}) = 0"
+            return f"json_array_length({column})"
+        return f"jsonb_array_length({column})"
 
-    def elements(self, doc: str, array: str, alias: str) -> tuple[str, str, str]:
-        """A FROM item with one row per element of `doc`'s `array` (none if empty),
-        the SQL of an element (for `field` and `number`), and of its index."""
+    def elements(self, column: str, alias: str) -> tuple[str, str, str]:
+        """A FROM item with one row per element of the array in a Derived JSON column
+        (none if empty), the SQL of an element (for `field` and `number`), and of its
+        index."""
         if self.dialect == "sqlite":
-            return f"json_each({doc}, '$.{array}') AS {alias}", f"{alias}.value", f"{alias}.key"
+            return f"json_each({column}) AS {alias}", f"{alias}.value", f"{alias}.key"
         return (
-            f"LATERAL jsonb_array_elements({self._doc(doc)} -> '{array}') "
-            f"WITH ORDINALITY AS {alias}(v, n)",
+            f"LATERAL jsonb_array_elements({column}) WITH ORDINALITY AS {alias}(v, n)",
             f"{alias}.v",
             f"{alias}.n",
         )

@@ -42,9 +42,15 @@ class TallyView(View):
             (Column("day", "TEXT"),),
             (("day",),),
             derived=(Derived("week", "week"), targets),
+            # Counting the current attacks for a side reads this index alone.
+            current_orders=(("day", "week", "targets"),),
         )
         self.tallies = VersionedTable(
-            db, f"{self.prefix}_tallies", (Column("day", "TEXT"),), (("day",),), derived=(targets,)
+            db,
+            f"{self.prefix}_tallies",
+            (Column("day", "TEXT"),),  # the day it speaks for
+            (("day",),),
+            derived=(targets, Derived("since", "since"), Derived("counts", "counts", json=True)),
         )
 
     def own_tables(self) -> list[VersionedTable]:
@@ -143,8 +149,8 @@ class TallyView(View):
         """
         root = self.resolve_name(cursor, target, as_of)
         side = sorted(members(cursor, self.actors, as_of, root)) if root else []
-        where = f"day >= ? AND {self.json.any_key_in('targets', len(side))}"
-        params = [start.isoformat(), *side]
+        on_side, side_params = self.json.any_key_in("targets", side)
+        where, params = f"day >= ? AND {on_side}", [start.isoformat(), *side_params]
         groups = self._groups(cursor, as_of, group_by, where, params) if side else {}
         if group_by in ("day", "week"):
             documented = sum(groups.values())
@@ -221,17 +227,18 @@ class TallyView(View):
     def _about(self, side: list[str], table: str = "") -> tuple[str, list[str]]:
         """Tallies about the side, or about no one in particular."""
         targets = f"{table}targets"
-        about = self.json.array_is_empty(targets)
-        if side:
-            about += f" OR {self.json.any_key_in(targets, len(side))}"
-        return about, side
+        about = f"{self.json.array_length(targets)} = 0"
+        if not side:
+            return about, []
+        on_side, params = self.json.any_key_in(targets, side)
+        return f"{about} OR {on_side}", params
 
     def _reported_count(self, cursor: Cursor, as_of: int | None, side: list[str]) -> int:
         """How many figures `reported` lists (one per count of each tally)."""
         about, params = self._about(side)
         validity, args = valid_at(as_of)
         cursor.execute(
-            f"SELECT SUM({self.json.length('doc', 'counts')}) AS n FROM {self.tallies.sql} "
+            f"SELECT SUM({self.json.array_length('counts')}) AS n FROM {self.tallies.sql} "
             f"WHERE {validity} AND ({about})",
             [*args, *params],
         )
@@ -244,7 +251,7 @@ class TallyView(View):
         the first in `reported` order), found by the database: one tally decoded."""
         about, params = self._about(side, "t.")
         json = self.json
-        counts, count, index = json.elements("t.doc", "counts", "c")
+        counts, count, index = json.elements("t.counts", "c")
         tolerance = timedelta(days=START_TOLERANCE_DAYS)
         validity, args = valid_at(as_of)
         cursor.execute(
@@ -253,9 +260,9 @@ class TallyView(View):
             f"AND ({about}) "
             f"AND {json.field(count, 'counted')} = 'attacks' "
             f"AND {json.field(count, 'qualifier')} IN ('at_least', 'exact', 'about') "
-            f"AND {json.text('t.doc', 'since')} BETWEEN ? AND ? "
+            "AND t.since BETWEEN ? AND ? "
             f"ORDER BY {json.number(count, 'value')} DESC, "
-            f"{json.text('t.doc', 'speaks_for')} DESC, t.day, t.key, {index} LIMIT 1",
+            f"t.day DESC, t.key, {index} LIMIT 1",  # day: the day it speaks for
             [*args, *params, (start - tolerance).isoformat(), (start + tolerance).isoformat()],
         )
         row = cursor.fetchone()

@@ -483,6 +483,8 @@ class Bench:
         appearances: int,
     ) -> None:
         c = self.config
+        # The timeline's entries come without their sources (`source_count`), the
+        # tally without its lists, the history a page of 100 at a time: their defaults.
         urls = [
             ("GET /timeline (first page of 100)", "/timeline"),
             ("GET /tally?group_by=week", "/tally?group_by=week"),
@@ -490,7 +492,8 @@ class Bench:
         if actor:
             urls.append(
                 (
-                    f"GET /actors/{{id}}/history (10th most-cited actor, {appearances:,} rows)",
+                    f"GET /actors/{{id}}/history (10th most-cited actor, {appearances:,} rows, "
+                    "first page of 100)",
                     f"/actors/{actor}/history",
                 )
             )

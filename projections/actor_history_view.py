@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from projections.database import Cursor
-from projections.facts import View, descendants
+from projections.facts import View
+from projections.json_sql import JsonSql
+from projections.members import members as within
+from projections.members import names
 from projections.merge import incident_of
-from projections.versioned import Column, VersionedTable
+from projections.paging import after_key, encode_cursor
+from projections.versioned import Column, VersionedTable, valid_at
 
 VIOLENT = ("attack", "strike")
 SPOKEN = ("statement", "threat", "claim_of_responsibility", "denial", "tally")
+ORDER = ("earliest", "report", "key")  # an actor's history in time order; its cursor's key
 
 
 class ActorHistoryView(View):
@@ -28,6 +35,7 @@ class ActorHistoryView(View):
             f"{self.prefix}_appearances",
             (Column("actor", "TEXT"), Column("report", "TEXT"), Column("earliest", "TEXT")),
             (("actor", "earliest"), ("report",)),
+            current_orders=(("actor", *ORDER),),
         )
 
     def own_tables(self) -> list[VersionedTable]:
@@ -92,51 +100,88 @@ class ActorHistoryView(View):
     # Queries ------------------------------------------------------------------------------
 
     def history(
-        self, cursor: Cursor, as_of: int | None, actor_id: str, rollup: bool
+        self,
+        cursor: Cursor,
+        as_of: int | None,
+        actor_id: str,
+        rollup: bool,
+        *,
+        after: str | None = None,
+        limit: int = 100,
     ) -> dict[str, Any] | None:
-        actors = self.actor_tree(cursor, as_of)
-        if actor_id not in actors:
+        """The actor, a summary of all its appearances, and one page of them in time order.
+
+        `next` is the cursor of the following page (None on the last one).
+        """
+        found = self.actors.fetch(cursor, as_of, ("doc",), "key = ?", (actor_id,))
+        if not found:
             return None
-        members = descendants(actors, actor_id) if rollup else {actor_id}
+        actor = orjson.loads(found[0]["doc"])
+        members = within(cursor, self.actors, as_of, actor_id) if rollup else {actor_id}
         marks = ", ".join("?" * len(members))
-        rows = self.appearances.select(
-            cursor, as_of, f"actor IN ({marks})", sorted(members), "earliest, report, key"
+        where, params = f"actor IN ({marks})", sorted(members)
+        summary, count = self._summary(cursor, as_of, where, params)
+        if after:
+            sub, sub_params = after_key(ORDER, after)
+            where, params = f"{where} AND {sub}", [*params, *sub_params]
+        rows = self.appearances.fetch(
+            cursor, as_of, (*ORDER, "doc"), where, params, ", ".join(ORDER), limit + 1
         )
-        appearances = []
-        for row in rows:
-            doc = dict(row["doc"])
-            doc["actor_name"] = actors.get(doc["actor"], {}).get("name")
-            appearances.append(doc)
+        page = rows[:limit]
+        appearances = [orjson.loads(row["doc"]) for row in page]
+        named = names(cursor, self.actors, as_of, {a["actor"] for a in appearances})
+        for appearance in appearances:
+            appearance["actor_name"] = named.get(appearance["actor"])
+        more = len(rows) > limit and page
+        return {
+            "actor": {**actor, "members": sorted(members - {actor_id})},
+            "rollup": rollup,
+            "summary": summary,
+            "appearance_count": count,
+            "appearances": appearances,
+            "next": encode_cursor([page[-1][c] for c in ORDER]) if more else None,
+        }
+
+    def _summary(
+        self, cursor: Cursor, as_of: int | None, where: str, params: list[str]
+    ) -> tuple[dict[str, int], int]:
+        """Counts over every appearance (not just one page), from a few fields of each."""
+        json = JsonSql(self.db.dialect)
+        fields = ", ".join(
+            f"{json.text('doc', name)} AS {name}" for name in ("incident", "role", "kind")
+        )
+        validity, args = valid_at(as_of)
+        cursor.execute(
+            f"SELECT report, {fields}, {json.is_true('doc', 'retracted')} AS retracted "
+            f"FROM {self.appearances.sql} WHERE {validity} AND ({where})",
+            [*args, *params],
+        )
+        appearances = cursor.fetchall()
         live = [a for a in appearances if not a["retracted"]]
 
         def incidents(roles: tuple[str, ...], kinds: tuple[str, ...]) -> int:
             return len({a["incident"] for a in live if a["role"] in roles and a["kind"] in kinds})
 
-        return {
-            "actor": {**actors[actor_id], "members": sorted(members - {actor_id})},
-            "rollup": rollup,
-            "summary": {
-                "reports": len({a["report"] for a in live}),
-                "incidents": len({a["incident"] for a in live}),
-                "attacks_carried_out": incidents(("perpetrator",), VIOLENT),
-                "attacks_suffered": incidents(("target", "affected"), (*VIOLENT, "casualties")),
-                "statements": len(
-                    {
-                        a["report"]
-                        for a in live
-                        if a["role"] == "speaker"
-                        or (a["kind"] in SPOKEN and a["role"] in ("claimant",))
-                    }
-                ),
-                "denials": len(
-                    {
-                        a["report"]
-                        for a in live
-                        if a["role"] == "denier"
-                        or (a["kind"] == "denial" and a["role"] == "speaker")
-                    }
-                ),
-                "retracted_reports": len({a["report"] for a in appearances if a["retracted"]}),
-            },
-            "appearances": appearances,
+        summary = {
+            "reports": len({a["report"] for a in live}),
+            "incidents": len({a["incident"] for a in live}),
+            "attacks_carried_out": incidents(("perpetrator",), VIOLENT),
+            "attacks_suffered": incidents(("target", "affected"), (*VIOLENT, "casualties")),
+            "statements": len(
+                {
+                    a["report"]
+                    for a in live
+                    if a["role"] == "speaker"
+                    or (a["kind"] in SPOKEN and a["role"] in ("claimant",))
+                }
+            ),
+            "denials": len(
+                {
+                    a["report"]
+                    for a in live
+                    if a["role"] == "denier" or (a["kind"] == "denial" and a["role"] == "speaker")
+                }
+            ),
+            "retracted_reports": len({a["report"] for a in appearances if a["retracted"]}),
         }
+        return summary, len(appearances)

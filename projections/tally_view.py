@@ -13,10 +13,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import orjson
+
 from projections.database import Cursor
-from projections.facts import View, descendants
+from projections.facts import View
+from projections.json_sql import JsonSql
+from projections.members import members
 from projections.merge import merge_incident, week_of
-from projections.versioned import Column, VersionedTable
+from projections.versioned import Column, Derived, VersionedTable, valid_at
 
 # A reported tally counts for the headline if its period starts this close to
 # the tally's own start ("mi-octobre" vs 2023-10-17).
@@ -29,11 +33,24 @@ class TallyView(View):
 
     def __init__(self, db: Any, generation: int) -> None:
         super().__init__(db, generation)
+        # Computed by the database on write, so that counting attacks for a side
+        # reads a few small columns and parses no doc.
+        targets = Derived("targets", "targets", json=True)
         self.attacks = VersionedTable(
-            db, f"{self.prefix}_attacks", (Column("day", "TEXT"),), (("day",),)
+            db,
+            f"{self.prefix}_attacks",
+            (Column("day", "TEXT"),),
+            (("day",),),
+            derived=(Derived("week", "week"), targets),
+            # Counting the current attacks for a side reads this index alone.
+            current_orders=(("day", "week", "targets"),),
         )
         self.tallies = VersionedTable(
-            db, f"{self.prefix}_tallies", (Column("day", "TEXT"),), (("day",),)
+            db,
+            f"{self.prefix}_tallies",
+            (Column("day", "TEXT"),),  # the day it speaks for
+            (("day",),),
+            derived=(targets, Derived("since", "since"), Derived("counts", "counts", json=True)),
         )
 
     def own_tables(self) -> list[VersionedTable]:
@@ -121,21 +138,24 @@ class TallyView(View):
         start: date,
         target: str,
         group_by: str,
+        with_attacks: bool = False,
+        with_reported: bool = False,
     ) -> dict[str, Any]:
-        actors = self.actor_tree(cursor, as_of)
+        """Documented attacks counted per `group_by` in SQL, and the headline: them
+        against the highest credible tally sources report.
+
+        The attacks themselves come only `with_attacks`, and every figure sources
+        report (`reported`) only `with_reported`: the headline and a chart need neither.
+        """
         root = self.resolve_name(cursor, target, as_of)
-        side = descendants(actors, root) if root else set()
-        attacks = [
-            row["doc"]
-            for row in self.attacks.select(
-                cursor, as_of, "day >= ?", (start.isoformat(),), "day, key"
-            )
-            if any(t["key"] in side for t in row["doc"]["targets"])
-        ]
-        groups: dict[str, int] = {}
-        for attack in attacks:
-            for label in _labels(attack, group_by):
-                groups[label] = groups.get(label, 0) + 1
+        side = sorted(members(cursor, self.actors, as_of, root)) if root else []
+        on_side, side_params = self.json.any_key_in("targets", side)
+        where, params = f"day >= ? AND {on_side}", [start.isoformat(), *side_params]
+        groups = self._groups(cursor, as_of, group_by, where, params) if side else {}
+        if group_by in ("day", "week"):
+            documented = sum(groups.values())
+        else:  # an attack may count under several countries or claimants
+            documented = self._count(cursor, as_of, where, params) if side else 0
         series, running = [], 0
         for label in sorted(groups):
             running += groups[label]
@@ -146,61 +166,140 @@ class TallyView(View):
                     **({"cumulative": running} if group_by in ("day", "week") else {}),
                 }
             )
-        reported = self._reported(cursor, as_of, side)
-        credible = [
-            r
-            for r in reported
-            if r["counted"] == "attacks"
-            and r["qualifier"] in ("at_least", "exact", "about")
-            and abs(date.fromisoformat(r["since"]) - start) <= timedelta(days=START_TOLERANCE_DAYS)
-        ]
-        best = max(credible, key=lambda r: (r["value"], r["speaks_for"]), default=None)
-        return {
-            "target": {"name": target, "actor_id": root, "including": sorted(side)},
+        best = self._best_reported(cursor, as_of, side, start)
+        answer = {
+            "target": {"name": target, "actor_id": root, "including": side},
             "start": start.isoformat(),
             "group_by": group_by,
-            "documented_attacks": len(attacks),
+            "documented_attacks": documented,
             "series": series,
-            "reported": reported,
-            "headline": _headline(len(attacks), best, start),
-            "attacks": attacks,
+            "reported_count": self._reported_count(cursor, as_of, side),
+            "headline": _headline(documented, best, start),
         }
+        if with_reported:
+            answer["reported"] = self._reported(cursor, as_of, side)
+        if with_attacks and not side:
+            answer["attacks"] = []
+        elif with_attacks:
+            rows = self.attacks.fetch(cursor, as_of, ("doc",), where, params, "day, key")
+            answer["attacks"] = [orjson.loads(row["doc"]) for row in rows]
+        return answer
 
-    def _reported(self, cursor: Cursor, as_of: int | None, side: set[str]) -> list[dict[str, Any]]:
+    @property
+    def json(self) -> JsonSql:
+        return JsonSql(self.db.dialect)
+
+    def _groups(
+        self, cursor: Cursor, as_of: int | None, group_by: str, where: str, params: list[Any]
+    ) -> dict[str, int]:
+        """Attacks per label, counted by the database: its day, its week, each of its
+        countries (or "unknown"), each of its claimants' names (or "unclaimed")."""
+        join = ""
+        if group_by == "day":
+            label = "a.day"
+        elif group_by == "week":
+            label = "a.week"
+        else:
+            array, field, empty = (
+                ("countries", None, "unknown")
+                if group_by == "country"
+                else ("claimants", "name", UNCLAIMED)
+            )
+            join, item = self.json.each("a.doc", array, field)
+            label = f"COALESCE({item}, '{empty}')"
+        validity, args = valid_at(as_of)
+        cursor.execute(
+            f"SELECT {label} AS label, COUNT(*) AS attacks FROM {self.attacks.sql} AS a {join} "
+            f"WHERE {validity} AND ({where}) GROUP BY 1",
+            [*args, *params],
+        )
+        # Sorted here, not in SQL: PostgreSQL's collation may not be code point order.
+        return {row["label"]: int(row["attacks"]) for row in cursor.fetchall()}
+
+    def _count(self, cursor: Cursor, as_of: int | None, where: str, params: list[Any]) -> int:
+        validity, args = valid_at(as_of)
+        cursor.execute(
+            f"SELECT COUNT(*) AS n FROM {self.attacks.sql} WHERE {validity} AND ({where})",
+            [*args, *params],
+        )
+        return int(cursor.fetchone()["n"])
+
+    def _about(self, side: list[str], table: str = "") -> tuple[str, list[str]]:
+        """Tallies about the side, or about no one in particular."""
+        targets = f"{table}targets"
+        about = f"{self.json.array_length(targets)} = 0"
+        if not side:
+            return about, []
+        on_side, params = self.json.any_key_in(targets, side)
+        return f"{about} OR {on_side}", params
+
+    def _reported_count(self, cursor: Cursor, as_of: int | None, side: list[str]) -> int:
+        """How many figures `reported` lists (one per count of each tally)."""
+        about, params = self._about(side)
+        validity, args = valid_at(as_of)
+        cursor.execute(
+            f"SELECT SUM({self.json.array_length('counts')}) AS n FROM {self.tallies.sql} "
+            f"WHERE {validity} AND ({about})",
+            [*args, *params],
+        )
+        return int(cursor.fetchone()["n"] or 0)
+
+    def _best_reported(
+        self, cursor: Cursor, as_of: int | None, side: list[str], start: date
+    ) -> dict[str, Any] | None:
+        """The highest credible attack count sources report (the latest on a tie, then
+        the first in `reported` order), found by the database: one tally decoded."""
+        about, params = self._about(side, "t.")
+        json = self.json
+        counts, count, index = json.elements("t.counts", "c")
+        tolerance = timedelta(days=START_TOLERANCE_DAYS)
+        validity, args = valid_at(as_of)
+        cursor.execute(
+            f"SELECT t.doc AS doc, {index} AS n FROM {self.tallies.sql} AS t, {counts} "
+            f"WHERE {validity.replace('valid_', 't.valid_')} "
+            f"AND ({about}) "
+            f"AND {json.field(count, 'counted')} = 'attacks' "
+            f"AND {json.field(count, 'qualifier')} IN ('at_least', 'exact', 'about') "
+            "AND t.since BETWEEN ? AND ? "
+            f"ORDER BY {json.number(count, 'value')} DESC, "
+            f"t.day DESC, t.key, {index} LIMIT 1",  # day: the day it speaks for
+            [*args, *params, (start - tolerance).isoformat(), (start + tolerance).isoformat()],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        doc = orjson.loads(row["doc"])
+        # json_each counts from 0, WITH ORDINALITY from 1.
+        number = int(row["n"]) - (0 if self.db.dialect == "sqlite" else 1)
+        return _figure(doc, doc["counts"][number])
+
+    def _reported(self, cursor: Cursor, as_of: int | None, side: list[str]) -> list[dict[str, Any]]:
+        """Every figure sources report about the side, in the order of the days they
+        speak for; decoded only those."""
+        about, params = self._about(side)
         found = []
-        for row in self.tallies.select(cursor, as_of, "", (), "day, key"):
-            doc = row["doc"]
-            if doc["targets"] and not any(t["key"] in side for t in doc["targets"]):
-                continue
-            for count in doc["counts"]:
-                # A reported tally is a claim, not a count: exact figures are kept
-                # as said but the headline treats every figure as a lower bound.
-                found.append(
-                    {
-                        "report": doc["report"],
-                        "value": count["value"],
-                        "qualifier": count["qualifier"],
-                        "counted": count["counted"],
-                        "wording": count.get("wording"),
-                        "since": doc["since"],
-                        "speaks_for": doc["speaks_for"],
-                        "outlet": doc["outlet"],
-                        "speaker": doc["speaker"],
-                        "published_at": doc["published_at"],
-                        "excerpt": doc["excerpt"],
-                    }
-                )
+        for row in self.tallies.fetch(cursor, as_of, ("doc",), about, params, "day, key"):
+            doc = orjson.loads(row["doc"])
+            found.extend(_figure(doc, count) for count in doc["counts"])
         return found
 
 
-def _labels(attack: dict[str, Any], group_by: str) -> list[str]:
-    if group_by == "day":
-        return [attack["day"]]
-    if group_by == "week":
-        return [attack["week"]]
-    if group_by == "country":
-        return attack["countries"] or ["unknown"]
-    return [c["name"] for c in attack["claimants"]] or [UNCLAIMED]
+def _figure(doc: dict[str, Any], count: dict[str, Any]) -> dict[str, Any]:
+    """One figure a source reported. A reported tally is a claim, not a count: exact
+    figures are kept as said but the headline treats every figure as a lower bound."""
+    return {
+        "report": doc["report"],
+        "value": count["value"],
+        "qualifier": count["qualifier"],
+        "counted": count["counted"],
+        "wording": count.get("wording"),
+        "since": doc["since"],
+        "speaks_for": doc["speaks_for"],
+        "outlet": doc["outlet"],
+        "speaker": doc["speaker"],
+        "published_at": doc["published_at"],
+        "excerpt": doc["excerpt"],
+    }
 
 
 def _headline(documented: int, best: dict[str, Any] | None, start: date) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from pydantic import AfterValidator, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from projections.merge import LEVELS
-from projections.timeline_view import BadCursorError, decode_cursor
+from projections.paging import BadCursorError, decode_cursor
 from service.errors import unprocessable
 from service.responses import OrjsonResponse
 from service.schemas import MAX_POSITION
@@ -144,14 +144,16 @@ async def timeline(
     min_level: Annotated[int | None, Query(ge=0, le=len(LEVELS) - 1)] = None,
     cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
+    detail: Annotated[
+        Literal["summary", "full"],
+        Query(
+            description="`summary`: each entry has `source_count` instead of its sources "
+            "(GET /incidents/{incident} has them); `full`: every entry with all its sources."
+        ),
+    ] = "summary",
 ) -> OrjsonResponse:
-    if cursor is not None:
-        try:
-            decode_cursor(cursor)
-        except BadCursorError:
-            return unprocessable(
-                [{"field": "cursor", "msg": "not a cursor from `next`", "type": "value_error"}]
-            )
+    if cursor is not None and not _is_cursor(cursor):
+        return _bad_cursor()
 
     def query(view: Any, db_cursor: Any, position: int | None) -> dict[str, Any]:
         actor_ids = None
@@ -168,10 +170,25 @@ async def timeline(
             min_level=min_level,
             after=cursor,
             limit=limit,
+            sources=detail == "full",
         )
         return {"levels": list(LEVELS), "entries": entries, "next": next_cursor}
 
     return await read_view(request, "timeline", as_of, min_position, query)
+
+
+def _is_cursor(cursor: str) -> bool:
+    try:
+        decode_cursor(cursor)
+    except BadCursorError:
+        return False
+    return True
+
+
+def _bad_cursor() -> OrjsonResponse:
+    return unprocessable(
+        [{"field": "cursor", "msg": "not a cursor from `next`", "type": "value_error"}]
+    )
 
 
 def _actor_ids(view: Any, cursor: Any, actor: str, position: int | None) -> set[str]:
@@ -240,13 +257,25 @@ async def tally(
     min_position: MinPosition = None,
     group_by: Literal["day", "week", "country", "claimant"] = "week",
     start: Annotated[Day | None, Query(description="Default: the configured tally start")] = None,
+    attacks: Annotated[
+        bool, Query(description="Also list every documented attack (`attacks`), day by day")
+    ] = False,
+    reported: Annotated[
+        bool, Query(description="Also list every figure sources report (`reported`)")
+    ] = False,
 ) -> OrjsonResponse:
     settings = request.app.state.settings
     since = start or date.fromisoformat(settings.tally_start)
 
     def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
         return view.tally(
-            cursor, position, start=since, target=settings.tally_target, group_by=group_by
+            cursor,
+            position,
+            start=since,
+            target=settings.tally_target,
+            group_by=group_by,
+            with_attacks=attacks,
+            with_reported=reported,
         )
 
     return await read_view(request, "tally", as_of, min_position, query)
@@ -254,7 +283,7 @@ async def tally(
 
 @router.get(
     "/actors/{actor_id}/history",
-    summary="Every report and incident an actor appears in",
+    summary="Every report and incident an actor appears in, a page at a time",
     responses=_example("history"),
 )
 async def actor_history(
@@ -265,8 +294,13 @@ async def actor_history(
     rollup: Annotated[
         bool, Query(description="Include actors within it (Quds Force in IRGC)")
     ] = False,
+    cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1_000, description="Appearances per page")] = 100,
 ) -> OrjsonResponse:
-    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
-        return view.history(cursor, position, str(actor_id), rollup)
+    if cursor is not None and not _is_cursor(cursor):
+        return _bad_cursor()
+
+    def query(view: Any, db_cursor: Any, position: int | None) -> dict[str, Any] | None:
+        return view.history(db_cursor, position, str(actor_id), rollup, after=cursor, limit=limit)
 
     return await read_view(request, "actor_history", as_of, min_position, query)

@@ -208,23 +208,88 @@ def _catch_up(timeline: Any, views: Any) -> None:
 def _answers(view: Any, cursor: Any, as_of: int | None) -> dict[str, Any]:
     """Everything the HTTP endpoints can ask a view."""
     if view.name == "timeline":
+        entries = view.entries(cursor, as_of, limit=1000)[0]
+        summaries = _paged(
+            lambda after: view.entries(cursor, as_of, after=after, limit=2, sources=False)
+        )
+        assert summaries == [
+            {**{k: v for k, v in e.items() if k != "sources"}, "source_count": len(e["sources"])}
+            for e in entries
+        ]
         return {
-            "entries": view.entries(cursor, as_of, limit=1000)[0],
+            "entries": entries,
+            "summaries": summaries,
             "weekly": view.weekly(cursor, as_of),
             "contradictions": view.contradictions(cursor, as_of),
             "iraq": view.entries(cursor, as_of, country="IQ", limit=1000)[0],
         }
     if view.name == "tally":
-        return {
-            g: view.tally(cursor, as_of, start=START, target="United States", group_by=g)
+        answers = {
+            g: view.tally(
+                cursor,
+                as_of,
+                start=START,
+                target="United States",
+                group_by=g,
+                with_attacks=True,
+                with_reported=True,
+            )
             for g in ("day", "week", "country", "claimant")
         }
+        for answer in answers.values():
+            _check_tally(answer)
+        return answers
     actors = view.actor_tree(cursor, as_of)
-    return {
-        a: view.history(cursor, as_of, a, rollup)
-        for a in sorted(actors)
-        for rollup in (False, True)
-    }
+    answers = {}
+    for a in sorted(actors):
+        for rollup in (False, True):
+            whole = view.history(cursor, as_of, a, rollup, limit=1000)
+            pages = _paged(
+                lambda after, a=a, r=rollup: _history_page(view, cursor, as_of, a, r, after)
+            )
+            assert pages == whole["appearances"], "pages differ from the whole history"
+            answers[(a, rollup)] = whole
+    return answers
+
+
+def _check_tally(answer: dict[str, Any]) -> None:
+    """What the database computed equals the same from the lists it can also return."""
+    attacks, reported = answer["attacks"], answer["reported"]
+    assert answer["documented_attacks"] == len(attacks)
+    assert answer["reported_count"] == len(reported)
+    assert sum(s["attacks"] for s in answer["series"]) >= len(attacks)
+    credible = [
+        r
+        for r in reported
+        if r["counted"] == "attacks"
+        and r["qualifier"] in ("at_least", "exact", "about")
+        and abs(date.fromisoformat(r["since"]) - START) <= timedelta(days=21)
+    ]
+    best = max(credible, key=lambda r: (r["value"], r["speaks_for"]), default=None)
+    assert answer["headline"]["reported_source"] == best
+    if answer["group_by"] == "week":
+        weeks: dict[str, int] = {}
+        for attack in attacks:
+            weeks[attack["week"]] = weeks.get(attack["week"], 0) + 1
+        assert {s["week"]: s["attacks"] for s in answer["series"]} == weeks
+
+
+def _history_page(
+    view: Any, cursor: Any, as_of: int | None, actor: str, rollup: bool, after: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    answer = view.history(cursor, as_of, actor, rollup, after=after, limit=2)
+    return answer["appearances"], answer["next"]
+
+
+def _paged(page: Any) -> list[dict[str, Any]]:
+    """Every item of pages of 2, following the cursors: each must come exactly once."""
+    found, after = [], None
+    while True:
+        items, after = page(after)
+        assert len(items) <= 2
+        found.extend(items)
+        if after is None:
+            return found
 
 
 def _check(timeline: Any, views: Any) -> None:

@@ -63,13 +63,22 @@ def test_timeline_runs_from_7_october_to_the_february_strikes(client, seeded):
     assert {"Al-Qaïm", "Al-Akachat"} <= places
     assert strikes["level_name"] == "strikes_on_state"  # Quds Force is a state's own force
     assert [c["incident"] for c in strikes["chain"]] == [JORDAN]
-    anonymous = [s for s in strikes["sources"] if s["anonymous"]]
+    # A page of the timeline counts an entry's sources; the full entry has them.
+    assert "sources" not in strikes
+    full = _get(client, f"/incidents/{STRIKES}", seeded)["entry"]
+    assert strikes["source_count"] == len(full["sources"])
+    assert {k: v for k, v in full.items() if k != "sources"} == {
+        k: v for k, v in strikes.items() if k != "source_count"
+    }
+    anonymous = [s for s in full["sources"] if s["anonymous"]]
     assert len(anonymous) >= 2
-    assert all(s["excerpt"] for s in strikes["sources"])
+    assert all(s["excerpt"] for s in full["sources"])
+    detailed = _get(client, "/timeline", seeded, detail="full")["entries"]
+    assert next(e for e in detailed if e["incident"] == STRIKES) == full
 
 
 def test_denial_and_biden_statement_are_on_the_timeline(client, seeded):
-    entries = _get(client, "/timeline", seeded)["entries"]
+    entries = _get(client, "/timeline", seeded, detail="full")["entries"]
     denials = [e for e in entries if e["kind"] == "denial"]
     assert any(JORDAN in e["responds_to"] for e in denials)
     assert any(a["name"] == "Iran" and "denier" in a["roles"] for e in denials for a in e["actors"])
@@ -91,15 +100,20 @@ def test_filters_and_pagination(client, seeded):
     assert {e["incident"] for e in high} == {STRIKES}
 
     full = [e["incident"] for e in _get(client, "/timeline", seeded)["entries"]]
-    paged, cursor = [], None
+    assert _pages(client, "/timeline", seeded, "entries", "incident", limit=3) == full
+    bad = client.get("/timeline", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "cursor"
+
+
+def _pages(client, path: str, position: int, items: str, key: str, **params: Any) -> list[Any]:
+    """`key` of every item, following `next` until the last page."""
+    found, cursor = [], None
     while True:
-        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
-        page = _get(client, "/timeline", seeded, **params)
-        paged.extend(e["incident"] for e in page["entries"])
+        page = _get(client, path, position, **params, **({"cursor": cursor} if cursor else {}))
+        found.extend(item[key] for item in page[items])
         cursor = page["next"]
         if cursor is None:
-            break
-    assert paged == full
+            return found
 
 
 def test_weekly_series(client, seeded):
@@ -109,10 +123,15 @@ def test_weekly_series(client, seeded):
 
 
 def test_tally_documents_attacks_and_keeps_165_as_a_lower_bound(client, seeded):
-    tally = _get(client, "/tally", seeded)
+    tally = _get(client, "/tally", seeded, attacks="true", reported="true")
     assert tally["start"] == "2023-10-17"
     assert tally["documented_attacks"] == len(tally["attacks"]) >= 1
     assert JORDAN in {a["incident"] for a in tally["attacks"]}
+    # By default: the counts and the headline, not the lists behind them.
+    counts_only = _get(client, "/tally", seeded)
+    assert "attacks" not in counts_only and "reported" not in counts_only
+    assert counts_only["reported_count"] == len(tally["reported"])
+    assert {k: v for k, v in tally.items() if k not in ("attacks", "reported")} == counts_only
     headline = tally["headline"]
     assert headline["reported_at_least"] == 165
     assert headline["reported_source"]["outlet"] == "AFP"
@@ -144,6 +163,29 @@ def test_actor_histories_have_the_right_roles(client, seeded, name, role):
     assert role in roles
     dates = [a["when"]["earliest"] for a in history["appearances"]]
     assert dates == sorted(dates)
+    assert history["appearance_count"] == len(history["appearances"])
+    assert history["next"] is None
+
+
+def test_actor_history_pages_give_every_appearance_once(client, seeded):
+    us = _actor_id(client, "United States")
+    whole = _get(client, f"/actors/{us}/history", seeded, rollup="true")
+    assert whole["appearance_count"] > 2
+    keys = [(a["report"], a["role"], a["actor"]) for a in whole["appearances"]]
+    paged = []
+    cursor = None
+    while True:
+        params = {"rollup": "true", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = _get(client, f"/actors/{us}/history", seeded, **params)
+        assert page["summary"] == whole["summary"]  # the summary is of every page
+        assert len(page["appearances"]) <= 2
+        paged.extend((a["report"], a["role"], a["actor"]) for a in page["appearances"])
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert paged == keys
+    bad = client.get(f"/actors/{us}/history", params={"cursor": "eyJ4Ijox"})
+    assert bad.status_code == 422
 
 
 def test_roll_up_follows_parents(client, seeded):

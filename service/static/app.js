@@ -192,14 +192,28 @@ async function getJSON(path, params = {}) {
   return answer.json();
 }
 
-/** Every timeline entry (following `next` pages). */
+/** Every timeline entry with its sources (following `next` pages): the page draws them all. */
 async function timelineAll(params) {
-  const first = await getJSON("/timeline", { ...params, limit: 1000 });
+  const first = await getJSON("/timeline", { ...params, limit: 1000, detail: "full" });
   let page = first;
   let pages = 0;
   while (page.next && pages < 20) {
-    page = await getJSON("/timeline", { ...params, limit: 1000, cursor: page.next });
+    page = await getJSON("/timeline", { ...params, limit: 1000, detail: "full", cursor: page.next });
     first.entries.push(...page.entries);
+    pages += 1;
+  }
+  return first;
+}
+
+/** An actor's history with every appearance (following `next` pages): the page lists them all. */
+async function historyAll(path, params) {
+  const first = await getJSON(path, { ...params, limit: 1000 });
+  let page = first;
+  let pages = 0;
+  while (page?.next && pages < 50) {
+    page = await getJSON(path, { ...params, limit: 1000, cursor: page.next });
+    if (!page) break;
+    first.appearances.push(...page.appearances);
     pages += 1;
   }
   return first;
@@ -1034,11 +1048,11 @@ async function render({ focus = null, minPosition = null } = {}) {
     const [timeline, unfiltered, tally, contradictions, actors, incident, actorHistory] = await Promise.all([
       timelineAll({ ...filters, ...common }),
       filtered && !onActor ? timelineAll(common) : null,
-      onActor ? null : getJSON("/tally", { group_by: "week", ...common }),
+      onActor ? null : getJSON("/tally", { group_by: "week", attacks: true, reported: true, ...common }),
       onActor ? null : getJSON("/contradictions", common),
       getJSON("/actors"),
       s.incident && !onActor ? getJSON(`/incidents/${encodeURIComponent(s.incident)}`, common) : null,
-      onActor ? getJSON(`/actors/${encodeURIComponent(s.who)}/history`, { rollup: s.rollup === "0" ? "false" : "true", ...common }) : null,
+      onActor ? historyAll(`/actors/${encodeURIComponent(s.who)}/history`, { rollup: s.rollup === "0" ? "false" : "true", ...common }) : null,
     ]);
     if (seq !== app.seq) return; // a newer render started meanwhile
     clearTimeout(app.retryTimer);

@@ -29,6 +29,9 @@ class View(TrackingRecorder):
     """One generation of one view: its tables, how events change them, its tracking."""
 
     name: ClassVar[str]
+    # Bump when the view's tables change (columns, derived columns, indexes it
+    # relies on): stores with the old shape then rebuild the view (create_meta).
+    shape: ClassVar[int] = 2
     application_name = "timeline"
 
     def __init__(self, db: ViewDatabase, generation: int) -> None:
@@ -82,6 +85,11 @@ class View(TrackingRecorder):
     def create_read_indexes(self, cursor: Cursor) -> None:
         for table in self.versioned_tables():
             table.create_read_indexes(cursor)
+
+    def analyze(self, cursor: Cursor) -> None:
+        if self.db.dialect == "postgres":
+            for table in self.versioned_tables():
+                cursor.execute(f"ANALYZE {table.sql}")
 
     def drop_tables(self, cursor: Cursor) -> None:
         for table in self.versioned_tables():

@@ -90,16 +90,46 @@ def create_meta(db: ViewDatabase) -> None:
             "(view TEXT NOT NULL, generation INTEGER NOT NULL, position BIGINT NOT NULL, "
             "PRIMARY KEY (view, generation))"
         )
-        for name in VIEWS:
+        # The shape of each view's tables, as this code writes them: a store whose
+        # serving tables have another shape (an upgrade) gets fresh, empty ones,
+        # which the runners fill from the start of the log.
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {db.table('tl_shapes')} "
+            "(view TEXT PRIMARY KEY, shape INTEGER NOT NULL)"
+        )
+        for name, view in VIEWS.items():
             cursor.execute(
                 f"SELECT generation FROM {db.table('tl_generations')} WHERE view = ?", (name,)
             )
-            if cursor.fetchone() is None:
+            created = cursor.fetchone() is None
+            if created:
                 _start_generation(db, cursor, name, 1)
                 cursor.execute(
                     f"INSERT INTO {db.table('tl_generations')} (view, generation) VALUES (?, ?)",
                     (name, 1),
                 )
+            db.lock_row(cursor, name)
+            cursor.execute(f"SELECT shape FROM {db.table('tl_shapes')} WHERE view = ?", (name,))
+            row = cursor.fetchone()
+            if row is not None and row["shape"] == view.shape:
+                continue
+            if not created:  # tables of an older shape, or of a store from before shapes
+                cursor.execute(
+                    f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = ?",
+                    (name,),
+                )
+                fresh = int(cursor.fetchone()["top"]) + 1
+                _start_generation(db, cursor, name, fresh)
+                cursor.execute(
+                    f"UPDATE {db.table('tl_generations')} SET generation = ? WHERE view = ?",
+                    (fresh, name),
+                )
+                log.warning("view %s: tables of an older shape; rebuilding from the log", name)
+            cursor.execute(f"DELETE FROM {db.table('tl_shapes')} WHERE view = ?", (name,))
+            cursor.execute(
+                f"INSERT INTO {db.table('tl_shapes')} (view, shape) VALUES (?, ?)",
+                (name, view.shape),
+            )
 
 
 def _start_generation(
@@ -214,7 +244,9 @@ def build_views(
                 todo.remove(name)
     for name in names:
         with db.transaction(write=True) as cursor:
-            VIEWS[name](db, fresh[name]).create_read_indexes(cursor)
+            view = VIEWS[name](db, fresh[name])
+            view.create_read_indexes(cursor)
+            view.analyze(cursor)  # fresh tables: give the planner their statistics
     return fresh
 
 

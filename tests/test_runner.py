@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from domain.values import ReportContent
 from projections.runner import (
     VIEWS,
@@ -91,4 +93,41 @@ def test_the_decoded_log_keeps_only_its_newest_events(sqlite_settings):
         assert all(a is b for (_, a), (_, b) in zip(again, first[-4:], strict=True))
         assert len(log._events) == 4
     finally:
+        app.close()
+
+
+@pytest.mark.parametrize("before", ["older shape", "before shapes"])
+def test_views_of_an_older_shape_are_rebuilt_from_the_log(settings, before):
+    app, views = open_application(settings), open_views(settings)
+    try:
+        create_meta(views)
+        last = _file(app, 9)
+        for name in VIEWS:
+            while apply_batch(app, views, name)[0]:
+                pass
+        with views.transaction() as cursor:
+            served = {name: current_generation(views, cursor, name) for name in VIEWS}
+            dumps = {name: VIEWS[name](views, served[name]).dump(cursor) for name in VIEWS}
+        with views.transaction(write=True) as cursor:  # what an older version left behind
+            if before == "older shape":
+                cursor.execute(f"UPDATE {views.table('tl_shapes')} SET shape = 1")
+            else:
+                cursor.execute(f"DROP TABLE {views.table('tl_shapes')}")
+
+        create_meta(views)  # what every process does when it opens the views
+
+        assert tracked_positions(views) == dict.fromkeys(VIEWS, 0)
+        for name in VIEWS:
+            while apply_batch(app, views, name)[0]:
+                pass
+        assert tracked_positions(views) == dict.fromkeys(VIEWS, last)
+        with views.transaction() as cursor:
+            for name in VIEWS:
+                generation = current_generation(views, cursor, name)
+                assert generation == served[name] + 1
+                assert VIEWS[name](views, generation).dump(cursor) == dumps[name]
+        create_meta(views)  # and once rebuilt, it stays
+        assert tracked_positions(views) == dict.fromkeys(VIEWS, last)
+    finally:
+        views.close()
         app.close()

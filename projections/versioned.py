@@ -188,20 +188,8 @@ class VersionedTable:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Rows current now (as_of None) or at log position `as_of`, docs decoded."""
-        validity, args = valid_at(as_of)
-        clauses = [validity]
-        if where:
-            clauses.append(f"({where})")
-            args.extend(params)
-        sql = f"SELECT * FROM {self.sql} WHERE {' AND '.join(clauses)}"
-        if order:
-            sql += f" ORDER BY {order}"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        cursor.execute(sql, args)
         rows = []
-        for row in cursor.fetchall():
+        for row in self.fetch(cursor, as_of, ["*"], where, params, order, limit):
             item = dict(row)
             item["doc"] = orjson.loads(item["doc"])
             rows.append(item)

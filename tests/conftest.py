@@ -79,3 +79,18 @@ def keyed_client(settings: Settings) -> Iterator[TestClient]:
 def client(settings: Settings) -> Iterator[TestClient]:
     with keyed_client(settings) as test_client:
         yield test_client
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_env(request, tmp_path) -> Iterator[dict[str, str]]:
+    """Environment for `timeline` processes over a fresh store, once per store."""
+    if request.param == "sqlite":
+        yield {"TIMELINE_DATABASE_URL": f"sqlite:///{tmp_path}/timeline.sqlite3"}
+        return
+    require_postgres()
+    schema = f"proc_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield {"TIMELINE_DATABASE_URL": POSTGRES_URL, "TIMELINE_POSTGRES_SCHEMA": schema}
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

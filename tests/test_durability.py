@@ -13,7 +13,6 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import orjson
@@ -28,20 +27,6 @@ pytestmark = pytest.mark.timeout(240)
 
 CLIENTS = 6
 BATCH = 10
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_env(request, tmp_path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield {"TIMELINE_DATABASE_URL": f"sqlite:///{tmp_path}/timeline.sqlite3"}
-        return
-    require_postgres()
-    schema = f"crash_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield {"TIMELINE_DATABASE_URL": POSTGRES_URL, "TIMELINE_POSTGRES_SCHEMA": schema}
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def _ingest_until(

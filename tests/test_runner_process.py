@@ -6,32 +6,14 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
-from tests.conftest import POSTGRES_URL, require_postgres
 from tests.servers import Process, auth, free_port, report, running
 
 pytestmark = pytest.mark.timeout(180)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_env(request, tmp_path) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield {"TIMELINE_DATABASE_URL": f"sqlite:///{tmp_path}/timeline.sqlite3"}
-        return
-    require_postgres()
-    schema = f"runners_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield {"TIMELINE_DATABASE_URL": POSTGRES_URL, "TIMELINE_POSTGRES_SCHEMA": schema}
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def _children(pid: int) -> list[int]:

@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-WRITER_CACHE_KIB = 32 * 1024
-
 
 class Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
@@ -82,12 +80,6 @@ class SQLiteViews(ViewDatabase):
     @contextmanager
     def transaction(self, write: bool = False) -> Iterator[Cursor]:
         conn = self._connection()
-        if write and not getattr(self._local, "writer", False):
-            # Projecting reads back the rows it just wrote, through several
-            # indexes: give the few writing connections (one per runner) a page
-            # cache that holds them; readers, one per thread, keep the default.
-            conn.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
-            self._local.writer = True
         # IMMEDIATE takes the write lock up front: a reader-turned-writer could
         # otherwise fail on lock upgrade instead of waiting its turn.
         conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")

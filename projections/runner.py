@@ -57,7 +57,7 @@ class DecodedLog:
     `keep` of them.
     """
 
-    def __init__(self, app: TimelineApplication, keep: int = 8_192) -> None:
+    def __init__(self, app: TimelineApplication, keep: int = 2 * BATCH) -> None:
         self.app, self.keep = app, keep
         self._events: OrderedDict[int, Any] = OrderedDict()
         self._lock = threading.Lock()

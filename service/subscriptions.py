@@ -119,18 +119,12 @@ class Broker:
                 messages, reached = await run_in_threadpool(
                     self._read, name, self._sent[name], upto
                 )
-                for number, message in enumerate(messages, start=1):
+                for message in messages:
                     self._fan_out(name, message)
-                    if number % BATCH == 0 or self._fullest(name) * 2 >= self.buffer:
-                        # Let readers drain: a batch at a time, so that each sends
-                        # many messages in one write, or sooner if a queue fills up.
-                        await asyncio.sleep(0)
+                    await asyncio.sleep(0)  # let readers drain between messages of a burst
                 self._sent[name] = max(self._sent[name], reached)
         finally:
             self._pumping[name] = False
-
-    def _fullest(self, name: str) -> int:
-        return max((s.queue.qsize() for s in self.subscribers[name]), default=0)
 
     def _fan_out(self, name: str, message: dict[str, Any]) -> None:
         """Filter and wrap the message once per distinct filter; every subscriber of

@@ -114,11 +114,7 @@ def create_meta(db: ViewDatabase) -> None:
             if row is not None and row["shape"] == view.shape:
                 continue
             if not created:  # tables of an older shape, or of a store from before shapes
-                cursor.execute(
-                    f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = ?",
-                    (name,),
-                )
-                fresh = int(cursor.fetchone()["top"]) + 1
+                fresh = _next_generation(db, cursor, name)
                 _start_generation(db, cursor, name, fresh)
                 cursor.execute(
                     f"UPDATE {db.table('tl_generations')} SET generation = ? WHERE view = ?",
@@ -130,6 +126,14 @@ def create_meta(db: ViewDatabase) -> None:
                 f"INSERT INTO {db.table('tl_shapes')} (view, shape) VALUES (?, ?)",
                 (name, view.shape),
             )
+
+
+def _next_generation(db: ViewDatabase, cursor: Cursor, name: str) -> int:
+    """A generation number this view has never used (the caller holds its row lock)."""
+    cursor.execute(
+        f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = ?", (name,)
+    )
+    return int(cursor.fetchone()["top"]) + 1
 
 
 def _start_generation(
@@ -181,8 +185,8 @@ def apply_batch(
         tracked = view.tracked(cursor)
         # Positions can have gaps (PostgreSQL sequences skip on rollback), so
         # `stop` bounds positions, not a count of events.
-        log = events or DecodedLog(app, keep=0)
-        found = log.read(tracked + 1, batch, stop) if stop is None or tracked < stop else []
+        source = events or DecodedLog(app, keep=0)
+        found = source.read(tracked + 1, batch, stop) if stop is None or tracked < stop else []
         deadline = None if budget is None else time.monotonic() + budget
         for done, (position, event) in enumerate(found, start=1):
             view.apply(cursor, event, position)
@@ -228,11 +232,7 @@ def build_views(
     for name in names:
         with db.transaction(write=True) as cursor:
             db.lock_row(cursor, name)
-            cursor.execute(
-                f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = ?",
-                (name,),
-            )
-            fresh[name] = int(cursor.fetchone()["top"]) + 1
+            fresh[name] = _next_generation(db, cursor, name)
             # Indexes only queries and the feed use are built once at the end.
             _start_generation(db, cursor, name, fresh[name], read_indexes=False)
     events = DecodedLog(app, keep=batch)

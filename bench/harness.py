@@ -412,7 +412,7 @@ class Bench:
     # 3-5. On a synthetic log: rebuild, queries, live ------------------------------------------
 
     def on_log(self, store: str) -> None:
-        from projections.runner import VIEWS, rebuild_views
+        from projections.runner import rebuild
         from service.storage import open_application, open_views
 
         events = self.config.events[store]
@@ -436,7 +436,7 @@ class Bench:
                     # What `timeline replay` does: every view in one pass over the log.
                     with self.in_process(f"{store}-rebuild"):
                         begun = time.perf_counter()
-                        rebuild_views(app, views, list(VIEWS))
+                        rebuild(app, views)
                         total = time.perf_counter() - begun
                     self.details[f"{store}.rebuild"] = {
                         "events": count,
@@ -644,10 +644,11 @@ def _trim_tree(text: str, share: float = 0.02) -> str:
 def _tenth_actor(views: Any) -> tuple[str | None, int]:
     """The registered actor with the 10th most appearances (fewer actors: the last)."""
     from projections.actor_history_view import ActorHistoryView
+    from projections.generation import Generation
     from projections.runner import current_generation
 
     with views.transaction() as cursor:
-        view = ActorHistoryView(views, current_generation(views, cursor, "actor_history"))
+        view = ActorHistoryView(Generation(views, current_generation(views, cursor)))
         cursor.execute(
             f"SELECT actor, COUNT(*) AS n FROM {view.appearances.sql} "
             "WHERE valid_to IS NULL AND substr(actor, 1, 5) <> 'name:' "

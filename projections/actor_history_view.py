@@ -12,90 +12,25 @@ from typing import Any
 import orjson
 
 from projections.database import Cursor
-from projections.facts import View
+from projections.generation import Generation
 from projections.json_sql import JsonSql
 from projections.members import members as within
 from projections.members import names
-from projections.merge import incident_of
 from projections.paging import after_key, encode_cursor
-from projections.versioned import Column, VersionedTable, valid_at
+from projections.reading import ReadView
+from projections.versioned import valid_at
 
 VIOLENT = ("attack", "strike")
 SPOKEN = ("statement", "threat", "claim_of_responsibility", "denial", "tally")
 ORDER = ("earliest", "report", "key")  # an actor's history in time order; its cursor's key
 
 
-class ActorHistoryView(View):
+class ActorHistoryView(ReadView):
     name = "actor_history"
 
-    def __init__(self, db: Any, generation: int) -> None:
-        super().__init__(db, generation)
-        self.appearances = VersionedTable(
-            db,
-            f"{self.prefix}_appearances",
-            (Column("actor", "TEXT"), Column("report", "TEXT"), Column("earliest", "TEXT")),
-            (("actor", "earliest"), ("report",)),
-            current_orders=(("actor", *ORDER),),
-        )
-
-    def own_tables(self) -> list[VersionedTable]:
-        return [self.appearances]
-
-    # Projection ------------------------------------------------------------------------
-
-    def report_changed(self, cursor: Cursor, before: Any, after: Any, position: int) -> None:
-        self._recompute(cursor, after, position, new=before is None)
-
-    def reports_reresolved(self, cursor: Cursor, report_ids: list[str], position: int) -> None:
-        for report_id in report_ids:
-            doc = self._report(cursor, report_id)
-            if doc is not None:
-                self._recompute(cursor, doc, position)
-
-    def _recompute(
-        self, cursor: Cursor, report: dict[str, Any], position: int, new: bool = False
-    ) -> None:
-        content, source = report["content"], report["content"]["source"]
-        resolve = self.resolver(cursor)
-        wanted: dict[str, tuple[str, dict[str, Any]]] = {}
-        for mention in content.get("actors", ()):
-            actor = resolve(mention["name"], mention.get("actor_id"))
-            key = f"{report['id']}|{mention['role']}|{actor['key']}"
-            written = wanted[key][1]["written_as"] if key in wanted else []
-            wanted[key] = (
-                actor["key"],
-                {
-                    "report": report["id"],
-                    "incident": incident_of(report),
-                    "role": mention["role"],
-                    "actor": actor["key"],
-                    "written_as": sorted({*written, mention["name"]}),
-                    "kind": content["kind"],
-                    "when": content["when"],
-                    "retracted": report["retracted"],
-                    "corrections": len(report["corrections"]),
-                    "outlet": source["outlet"],
-                    "speaker": source.get("speaker"),
-                    "anonymous": source.get("anonymous", False),
-                    "summary": content.get("summary"),
-                    "excerpt": content.get("excerpt"),
-                    "quote": source.get("quote"),
-                },
-            )
-        if not new:  # a new report has no appearances yet
-            for row in self.appearances.select(cursor, None, "report = ?", (report["id"],)):
-                if row["key"] not in wanted:
-                    self.appearances.remove(cursor, row["key"], position)
-        for key in sorted(wanted):
-            actor_key, doc = wanted[key]
-            self.appearances.put(
-                cursor,
-                key,
-                doc,
-                position,
-                (actor_key, report["id"], content["when"]["earliest"]),
-                new=new,
-            )
+    def __init__(self, gen: Generation) -> None:
+        super().__init__(gen)
+        self.appearances = gen.appearances
 
     # Queries ------------------------------------------------------------------------------
 

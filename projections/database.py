@@ -38,6 +38,26 @@ class ViewDatabase:
     def close(self) -> None:
         pass
 
+    @contextmanager
+    def bulk_transaction(self) -> Iterator[Cursor]:
+        """A write transaction for `bulk_insert` and `bulk_close` (a rebuild's pages)."""
+        with self.transaction(write=True) as cursor:
+            yield cursor
+
+    def bulk_insert(
+        self, cursor: Cursor, table: str, columns: Sequence[tuple[str, str]], rows: list[Any]
+    ) -> None:
+        """Insert many rows; `columns` are (name, SQL type) pairs."""
+        names = ", ".join(name for name, _ in columns)
+        marks = ", ".join("?" * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
+    def bulk_close(self, cursor: Cursor, table: str, closes: list[tuple[int, str, int]]) -> None:
+        """End row versions: (valid_to, key, valid_from) each."""
+        cursor.executemany(
+            f"UPDATE {table} SET valid_to = ? WHERE key = ? AND valid_from = ?", closes
+        )
+
     def lock_row(self, cursor: Cursor, view: str) -> None:
         """Serialise writers of one view's generation pointer."""
 
@@ -127,6 +147,23 @@ class _PgCursor:
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
 
+    def copy_rows(self, sql: str, types: Sequence[str], rows: list[Any]) -> None:
+        with self._conn.cursor() as cursor, cursor.copy(sql) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+
+
+_PG_TYPES = {"TEXT": "text", "INTEGER": "int4", "BIGINT": "int8"}
+
+
+def _keep_prepared(conn: Any) -> None:
+    # psycopg evicts prepared statements beyond `prepared_max` (100) with a
+    # DEALLOCATE that, in pipeline mode, can overtake a queued statement still
+    # using the evicted name ("prepared statement does not exist"). A generation
+    # has a few hundred statements: keep them all.
+    conn.prepared_max = 4096
+
 
 class PostgresViews(ViewDatabase):
     dialect = "postgres"
@@ -143,6 +180,7 @@ class PostgresViews(ViewDatabase):
             min_size=1,
             max_size=pool_size,
             kwargs={"row_factory": dict_row, "autocommit": False},
+            configure=_keep_prepared,
             open=True,
             timeout=10,
         )
@@ -163,6 +201,33 @@ class PostgresViews(ViewDatabase):
             # so a batch costs a few round trips instead of one per statement.
             with conn.pipeline(), conn.transaction():
                 yield _PgCursor(conn)
+
+    @contextmanager
+    def bulk_transaction(self) -> Iterator[Cursor]:
+        # Not in pipeline mode, which COPY does not support.
+        with self.pool.connection() as conn, conn.transaction():
+            yield _PgCursor(conn)
+
+    def bulk_insert(
+        self, cursor: Cursor, table: str, columns: Sequence[tuple[str, str]], rows: list[Any]
+    ) -> None:
+        if not rows:
+            return
+        names = ", ".join(name for name, _ in columns)
+        types = [_PG_TYPES[kind] for _, kind in columns]
+        assert isinstance(cursor, _PgCursor)
+        cursor.copy_rows(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)", types, rows)
+
+    def bulk_close(self, cursor: Cursor, table: str, closes: list[tuple[int, str, int]]) -> None:
+        if not closes:
+            return
+        ends, keys, starts = (list(column) for column in zip(*closes, strict=True))
+        cursor.execute(
+            f"UPDATE {table} AS t SET valid_to = v.valid_to "
+            "FROM unnest(?::bigint[], ?::text[], ?::bigint[]) AS v(valid_to, key, valid_from) "
+            "WHERE t.key = v.key AND t.valid_from = v.valid_from",
+            (ends, keys, starts),
+        )
 
     def lock_row(self, cursor: Cursor, view: str) -> None:
         cursor.execute(

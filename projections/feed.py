@@ -1,10 +1,16 @@
-"""The change feed of a view: what each log position changed, read from the view itself.
+"""The change feed of a view: what a range of log positions changed, read from the rows.
 
 Rows are versioned by log position, so "what changed after position N" is a
-query, not a separate log: a row version that starts at P is an upsert at P; a
-row that ends at P with no successor is a removal at P. A subscriber that
-resumes from its last position therefore misses nothing, even across restarts,
-and never sees a position twice.
+query, not a separate log. Changes are coalesced: one message covers a range
+of positions (`after`, `position`] and carries the latest version of each
+entry that changed in it, never the versions in between. A row that exists
+at the end of the range is an upsert; one that existed at its start and no
+longer does is a removal; one born and gone within the range is not sent.
+A subscriber that resumes from its last position therefore misses nothing,
+even across restarts.
+
+Timeline entries are merged at read time, so which entries changed is read
+from what they are made of: their reports, their own row and their tags.
 """
 
 from __future__ import annotations
@@ -15,52 +21,101 @@ from typing import Any
 import orjson
 
 from projections.database import Cursor
-from projections.facts import View
+from projections.versioned import VersionedTable
 
-# The tables subscribers see, per view (the facts tables are internal).
+# The tables subscribers see, per view.
 PUBLIC_TABLES = {
     "timeline": ("incidents",),
     "tally": ("attacks", "tallies"),
     "actor_history": ("appearances",),
 }
+WAS = "_was"  # a change's doc at the start of its range, to tell who it left
 
 
-def changes(view: View, cursor: Cursor, after: int, upto: int) -> list[dict[str, Any]]:
-    """One message per log position in (after, upto] that changed the view."""
-    by_position: dict[int, list[dict[str, Any]]] = {}
-    for table_name in PUBLIC_TABLES[view.name]:
-        table = getattr(view, table_name)
-        cursor.execute(
-            f"SELECT key, valid_from, valid_to, doc FROM {table.sql} "
-            "WHERE (valid_from > ? AND valid_from <= ?) OR (valid_to > ? AND valid_to <= ?)",
-            (after, upto, after, upto),
+def _changed(table: VersionedTable, cursor: Cursor, column: str, after: int, upto: int) -> set[str]:
+    cursor.execute(
+        f"SELECT DISTINCT {column} AS k FROM {table.sql} "
+        "WHERE (valid_from > ? AND valid_from <= ?) OR (valid_to > ? AND valid_to <= ?)",
+        (after, upto, after, upto),
+    )
+    return {row["k"] for row in cursor.fetchall()}
+
+
+def _docs(table: VersionedTable, cursor: Cursor, as_of: int, keys: list[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        rows = table.fetch(
+            cursor, as_of, ("key", "doc"), f"key IN ({', '.join('?' * len(chunk))})", chunk
         )
-        rows = [dict(row) for row in cursor.fetchall()]
-        started = {(row["key"], row["valid_from"]) for row in rows}
-        for row in rows:
-            doc = orjson.loads(row["doc"])
-            if after < row["valid_from"] <= upto:
-                by_position.setdefault(row["valid_from"], []).append(
-                    {"table": table_name, "op": "upsert", "key": row["key"], "doc": doc}
-                )
-            ended = row["valid_to"]
-            if ended is not None and after < ended <= upto and (row["key"], ended) not in started:
-                by_position.setdefault(ended, []).append(
-                    {"table": table_name, "op": "remove", "key": row["key"], "doc": doc}
-                )
-    return [
-        {
-            "view": view.name,
-            "position": position,
-            "changes": sorted(found, key=lambda c: (c["table"], c["key"], c["op"])),
-        }
-        for position, found in sorted(by_position.items())
-    ]
+        found.update({row["key"]: orjson.loads(row["doc"]) for row in rows})
+    return found
 
 
-def matches(view_name: str, change: dict[str, Any], filters: Mapping[str, Any]) -> bool:
-    """Whether one change concerns a subscriber's filter (actor ids, country, kind)."""
-    doc = change["doc"]
+def _last_stood(table: VersionedTable, cursor: Cursor, key: str, upto: int) -> Any:
+    cursor.execute(
+        f"SELECT doc FROM {table.sql} WHERE key = ? AND valid_from <= ? "
+        "ORDER BY valid_from DESC LIMIT 1",
+        (key, upto),
+    )
+    return orjson.loads(cursor.fetchone()["doc"])
+
+
+def _coalesce(
+    table_name: str, keys: list[str], was: dict[str, Any], now: dict[str, Any], gone: Any
+) -> list[dict[str, Any]]:
+    found = []
+    for key in keys:
+        before, after = was.get(key), now.get(key)
+        if after is not None:
+            if after != before:
+                found.append(
+                    {"table": table_name, "op": "upsert", "key": key, "doc": after, WAS: before}
+                )
+        elif before is not None:
+            found.append({"table": table_name, "op": "remove", "key": key, "doc": gone(key)})
+    return found
+
+
+def changes(view: Any, cursor: Cursor, after: int, upto: int) -> list[dict[str, Any]]:
+    """The coalesced message for positions (after, upto], or none if nothing changed."""
+    if upto <= after:
+        return []
+    found: list[dict[str, Any]] = []
+    if view.name == "timeline":
+        gen = view.gen
+        keys = _changed(gen.reports, cursor, "incident", after, upto)
+        keys |= _changed(gen.incidents, cursor, "key", after, upto)
+        keys |= _changed(gen.tags, cursor, "incident", after, upto)
+        ordered = sorted(keys)
+        was, now = view.merged(cursor, after, ordered), view.merged(cursor, upto, ordered)
+
+        def gone(key: str) -> Any:
+            return was[key]
+
+        found = _coalesce("incidents", ordered, was, now, gone)
+    else:
+        for table_name in PUBLIC_TABLES[view.name]:
+            table: VersionedTable = getattr(view, table_name)
+            ordered = sorted(_changed(table, cursor, "key", after, upto))
+            was, now = _docs(table, cursor, after, ordered), _docs(table, cursor, upto, ordered)
+            found.extend(
+                _coalesce(
+                    table_name,
+                    ordered,
+                    was,
+                    now,
+                    lambda k, t=table: _last_stood(t, cursor, k, upto),
+                )
+            )
+    if not found:
+        return []
+    found.sort(key=lambda c: (c["table"], c["key"], c["op"]))
+    return [{"view": view.name, "position": upto, "after": after, "changes": found}]
+
+
+def matches(view_name: str, doc: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
+    """Whether one row concerns a subscriber's filter (actor ids, country, kind)."""
     actors: set[str] | None = filters.get("actors")
     country: str | None = filters.get("country")
     if view_name == "timeline":
@@ -81,6 +136,21 @@ def matches(view_name: str, change: dict[str, Any], filters: Mapping[str, Any]) 
     return not (actors is not None and doc.get("actor") not in actors)
 
 
+def _public(change: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in change.items() if name != WAS}
+
+
 def filtered(message: dict[str, Any], filters: Mapping[str, Any]) -> dict[str, Any] | None:
-    kept = [c for c in message["changes"] if matches(message["view"], c, filters)]
+    """The message as a subscriber with `filters` sees it; None if nothing concerns it.
+
+    An entry that matched the filter at the start of the range and no longer does
+    (an incident corrected from IQ to SY, for a `country=IQ` subscriber) comes as a
+    `remove` with `"left_filter": true`.
+    """
+    view, kept = message["view"], []
+    for change in message["changes"]:
+        if not filters or matches(view, change["doc"], filters):
+            kept.append(_public(change))
+        elif change.get(WAS) is not None and matches(view, change[WAS], filters):
+            kept.append({**_public(change), "op": "remove", "left_filter": True})
     return {**message, "changes": kept} if kept else None

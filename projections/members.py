@@ -1,7 +1,7 @@
 """An actor and every actor within it (Quds Force within the IRGC), and actors' names.
 
-The same set as `facts.descendants` over `actor_tree`, without decoding every
-actor's doc: the database reads out only the parents.
+`members` finds the same set as `descendants` over every actor's doc, without
+decoding every doc: the database reads out only the parents.
 """
 
 from __future__ import annotations
@@ -9,9 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from projections.database import Cursor
-from projections.facts import descendants
 from projections.json_sql import JsonSql
 from projections.versioned import VersionedTable
+
+
+def descendants(actors: dict[str, dict[str, Any]], root: str) -> set[str]:
+    """The actor and every actor within it (Quds Force within the IRGC)."""
+    children: dict[str, list[str]] = {}
+    for actor_id, doc in actors.items():
+        if doc.get("parent_id"):
+            children.setdefault(doc["parent_id"], []).append(actor_id)
+    found, stack = {root}, [root]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
 
 
 def members(cursor: Cursor, actors: VersionedTable, as_of: int | None, root: str) -> set[str]:

@@ -1,14 +1,17 @@
-"""Keeping views up to date: tracked batches, one runner per view, rebuilds.
+"""Keeping the views up to date: the two drivers of the fold, and one runner.
 
-Each batch of events is applied to a view and its tracked position is moved
-forward in the same transaction, so a crash at any point resumes exactly where
-the last commit left off: no event is applied twice, none is skipped.
+- Incremental (`apply_batch`): each batch of new events is folded into the
+  serving generation and its tracked position moves forward in the same
+  transaction, so a crash at any point resumes exactly where the last commit
+  left off: no event is applied twice, none is skipped.
+- Bulk (`build`, `rebuild`): the whole log is folded in memory into a fresh
+  generation, written in large batches, indexed at the end, caught up by the
+  incremental driver and switched to atomically.
 
 eventsourcing 9.5's own ProjectionRunner commits once per event and cannot
-follow a SQLite log, so the loop here uses the library's pieces (the
-application recorder's notification log, its mapper, `Tracking`) with its own
-batching and wake-ups: at once on a write in this process, by polling for
-writes from other processes.
+follow a SQLite log, so the loop here reads the application recorder's
+notification log itself, with its own batching and wake-ups: at once on a
+write in this process, by polling for writes from other processes.
 """
 
 from __future__ import annotations
@@ -19,64 +22,50 @@ import logging
 import threading
 import time
 import zlib
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from domain.application import TimelineApplication
+from projections import log_reader
 from projections.actor_history_view import ActorHistoryView
 from projections.database import Cursor, PostgresViews, ViewDatabase
-from projections.facts import View
+from projections.generation import NAME, SHAPE, Generation
+from projections.projector import MemoryRows, Projector, SqlRows
 from projections.tally_view import TallyView
 from projections.timeline_view import TimelineView
 from projections.wake import WakeChannel
 
 log = logging.getLogger("timeline.projections")
 
-VIEWS: dict[str, type[View]] = {
+# The views clients read and subscribe to; all are answered from one generation.
+VIEWS: dict[str, Any] = {
     "timeline": TimelineView,
     "tally": TallyView,
     "actor_history": ActorHistoryView,
 }
+# Tables of the views before they shared one generation (shape 2 and older).
+LEGACY_TABLES = (
+    "reports",
+    "actors",
+    "names",
+    "mentions",
+    "times",
+    "incidents",
+    "tags",
+    "attacks",
+    "tallies",
+    "appearances",
+)
 
 BATCH = 500
 # A runner commits (and subscribers hear of it) at least this often while it
 # catches up: big batches are cheaper per event, but nobody sees them until
 # they commit.
 BATCH_BUDGET = 0.05
-
-
-class DecodedLog:
-    """The log's events, decoded once per process for every view that reads them.
-
-    Each view reads the same positions (three runners, or one rebuild of all
-    views), and decoding is most of what reading costs. Stored events never
-    change, so a decoded event can be shared; the cache keeps the newest
-    `keep` of them.
-    """
-
-    def __init__(self, app: TimelineApplication, keep: int = 2 * BATCH) -> None:
-        self.app, self.keep = app, keep
-        self._events: OrderedDict[int, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def read(self, start: int, limit: int, stop: int | None = None) -> list[tuple[int, Any]]:
-        """(position, event) from `start` on, at most `limit`, positions up to `stop`."""
-        notifications = self.app.recorder.select_notifications(start, limit, stop=stop)
-        found = []
-        for notification in notifications:
-            with self._lock:
-                event = self._events.get(notification.id)
-            if event is None:
-                event = self.app.mapper.to_domain_event(notification)
-                with self._lock:
-                    self._events[notification.id] = event
-                    while len(self._events) > self.keep:
-                        self._events.popitem(last=False)
-            found.append((notification.id, event))
-        return found
+# Events a rebuild reads, folds and writes at a time.
+BULK_PAGE = 10_000
 
 
 def create_meta(db: ViewDatabase) -> None:
@@ -90,87 +79,98 @@ def create_meta(db: ViewDatabase) -> None:
             "(view TEXT NOT NULL, generation INTEGER NOT NULL, position BIGINT NOT NULL, "
             "PRIMARY KEY (view, generation))"
         )
-        # The shape of each view's tables, as this code writes them: a store whose
-        # serving tables have another shape (an upgrade) gets fresh, empty ones,
-        # which the runners fill from the start of the log.
+        # The shape of the tables, as this code writes them: a store whose serving
+        # tables have another shape (an upgrade) gets fresh, empty ones, which the
+        # runner fills from the start of the log.
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {db.table('tl_shapes')} "
             "(view TEXT PRIMARY KEY, shape INTEGER NOT NULL)"
         )
-        for name, view in VIEWS.items():
+        _drop_legacy(db, cursor)
+        cursor.execute(
+            f"SELECT generation FROM {db.table('tl_generations')} WHERE view = ?", (NAME,)
+        )
+        created = cursor.fetchone() is None
+        if created:
+            _start_generation(db, cursor, 1)
             cursor.execute(
-                f"SELECT generation FROM {db.table('tl_generations')} WHERE view = ?", (name,)
+                f"INSERT INTO {db.table('tl_generations')} (view, generation) VALUES (?, ?)",
+                (NAME, 1),
             )
-            created = cursor.fetchone() is None
-            if created:
-                _start_generation(db, cursor, name, 1)
-                cursor.execute(
-                    f"INSERT INTO {db.table('tl_generations')} (view, generation) VALUES (?, ?)",
-                    (name, 1),
-                )
-            db.lock_row(cursor, name)
-            cursor.execute(f"SELECT shape FROM {db.table('tl_shapes')} WHERE view = ?", (name,))
-            row = cursor.fetchone()
-            if row is not None and row["shape"] == view.shape:
-                continue
-            if not created:  # tables of an older shape, or of a store from before shapes
-                fresh = _next_generation(db, cursor, name)
-                _start_generation(db, cursor, name, fresh)
-                cursor.execute(
-                    f"UPDATE {db.table('tl_generations')} SET generation = ? WHERE view = ?",
-                    (fresh, name),
-                )
-                log.warning("view %s: tables of an older shape; rebuilding from the log", name)
-            cursor.execute(f"DELETE FROM {db.table('tl_shapes')} WHERE view = ?", (name,))
+        db.lock_row(cursor, NAME)
+        cursor.execute(f"SELECT shape FROM {db.table('tl_shapes')} WHERE view = ?", (NAME,))
+        row = cursor.fetchone()
+        if row is not None and row["shape"] == SHAPE:
+            return
+        if not created:  # tables of an older shape, or of a store from before shapes
+            fresh = _next_generation(db, cursor)
+            _start_generation(db, cursor, fresh)
             cursor.execute(
-                f"INSERT INTO {db.table('tl_shapes')} (view, shape) VALUES (?, ?)",
-                (name, view.shape),
+                f"UPDATE {db.table('tl_generations')} SET generation = ? WHERE view = ?",
+                (fresh, NAME),
             )
+            log.warning("views: tables of an older shape; rebuilding from the log")
+        cursor.execute(f"DELETE FROM {db.table('tl_shapes')} WHERE view = ?", (NAME,))
+        cursor.execute(
+            f"INSERT INTO {db.table('tl_shapes')} (view, shape) VALUES (?, ?)", (NAME, SHAPE)
+        )
 
 
-def _next_generation(db: ViewDatabase, cursor: Cursor, name: str) -> int:
-    """A generation number this view has never used (the caller holds its row lock)."""
+def _drop_legacy(db: ViewDatabase, cursor: Cursor) -> None:
+    """Drop the per-view tables of versions before one shared generation."""
+    legacy = tuple(VIEWS)
+    marks = ", ".join("?" * len(legacy))
     cursor.execute(
-        f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = ?", (name,)
+        f"SELECT view, generation FROM {db.table('tl_tracking')} WHERE view IN ({marks})", legacy
     )
-    return int(cursor.fetchone()["top"]) + 1
+    for row in cursor.fetchall():
+        for suffix in LEGACY_TABLES:
+            name = f"tl_{row['view']}_g{row['generation']}_{suffix}"
+            cursor.execute(f"DROP TABLE IF EXISTS {db.table(name)}")
+    for table in ("tl_tracking", "tl_generations", "tl_shapes"):
+        cursor.execute(f"DELETE FROM {db.table(table)} WHERE view IN ({marks})", legacy)
+
+
+def _next_generation(db: ViewDatabase, cursor: Cursor) -> int:
+    """A generation number never used yet (the caller holds the generation row lock)."""
+    cursor.execute(
+        f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = ?", (NAME,)
+    )
+    return int(cursor.fetchone()["top"] or 0) + 1
 
 
 def _start_generation(
-    db: ViewDatabase, cursor: Cursor, name: str, generation: int, read_indexes: bool = True
-) -> View:
-    view = VIEWS[name](db, generation)
-    view.drop_tables(cursor)
-    view.create_tables(cursor, read_indexes)
+    db: ViewDatabase, cursor: Cursor, number: int, read_indexes: bool = True
+) -> Generation:
+    gen = Generation(db, number)
+    gen.drop(cursor)
+    gen.create(cursor, read_indexes)
     cursor.execute(
-        f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation = ?",
-        (name, generation),
+        f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation = ?", (NAME, number)
     )
     cursor.execute(
         f"INSERT INTO {db.table('tl_tracking')} (view, generation, position) VALUES (?, ?, 0)",
-        (name, generation),
+        (NAME, number),
     )
-    return view
+    return gen
 
 
-def current_generation(db: ViewDatabase, cursor: Cursor, name: str) -> int:
-    cursor.execute(f"SELECT generation FROM {db.table('tl_generations')} WHERE view = ?", (name,))
-    row = cursor.fetchone()
-    return int(row["generation"])
+def current_generation(db: ViewDatabase, cursor: Cursor) -> int:
+    cursor.execute(f"SELECT generation FROM {db.table('tl_generations')} WHERE view = ?", (NAME,))
+    return int(cursor.fetchone()["generation"])
 
 
 def apply_batch(
     app: TimelineApplication,
     db: ViewDatabase,
-    name: str,
     generation: int | None = None,
     batch: int = BATCH,
     stop: int | None = None,
     switch: bool = False,
-    events: DecodedLog | None = None,
     budget: float | None = None,
 ) -> tuple[int, int]:
-    """Apply the next batch of events to a view in one transaction.
+    """The incremental driver: fold the next batch of events into a generation's
+    tables, in one transaction that also moves its tracked position.
 
     `generation` None means the serving generation. Returns (events applied,
     tracked position). With `switch`, the generation becomes the serving one
@@ -179,121 +179,103 @@ def apply_batch(
     without waiting for the rest.
     """
     with db.transaction(write=True) as cursor:
-        db.lock_row(cursor, name)
-        serving = current_generation(db, cursor, name)
-        view = VIEWS[name](db, generation or serving)
-        tracked = view.tracked(cursor)
+        db.lock_row(cursor, NAME)
+        serving = current_generation(db, cursor)
+        gen = Generation(db, generation or serving)
+        tracked = gen.tracked(cursor)
         # Positions can have gaps (PostgreSQL sequences skip on rollback), so
         # `stop` bounds positions, not a count of events.
-        source = events or DecodedLog(app, keep=0)
-        found = source.read(tracked + 1, batch, stop) if stop is None or tracked < stop else []
+        found = (
+            log_reader.read(app, tracked + 1, batch, stop) if stop is None or tracked < stop else []
+        )
+        rows = SqlRows(gen, cursor)
+        projector = Projector(gen, rows)
         deadline = None if budget is None else time.monotonic() + budget
-        for done, (position, event) in enumerate(found, start=1):
-            view.apply(cursor, event, position)
+        for done, event in enumerate(found, start=1):
+            projector.apply(event)
             if deadline is not None and time.monotonic() > deadline:
                 found = found[:done]
                 break
-        view.flush(cursor)
+        rows.flush()
         if found:
-            tracked = found[-1][0]
-            view.track(cursor, tracked)
+            tracked = found[-1].position
+            gen.track(cursor, tracked)
             if generation is None or switch:
-                db.announce(cursor, name, tracked)  # delivered on commit, to every process
-        if switch and view.generation != serving:
+                db.announce(cursor, NAME, tracked)  # delivered on commit, to every process
+        if switch and gen.number != serving:
             cursor.execute(
                 f"UPDATE {db.table('tl_generations')} SET generation = ? WHERE view = ?",
-                (view.generation, name),
+                (gen.number, NAME),
             )
         return len(found), tracked
 
 
 def build(
-    app: TimelineApplication,
-    db: ViewDatabase,
-    name: str,
-    stop: int | None = None,
-    batch: int = 2_000,
+    app: TimelineApplication, db: ViewDatabase, stop: int | None = None, page: int = BULK_PAGE
 ) -> int:
-    """Project the log (up to `stop`) into a new generation of tables; not served yet."""
-    return build_views(app, db, [name], stop, batch)[name]
+    """The bulk driver: fold the log (up to `stop`) into a new generation; not served yet.
 
-
-def build_views(
-    app: TimelineApplication,
-    db: ViewDatabase,
-    names: list[str],
-    stop: int | None = None,
-    batch: int = 2_000,
-) -> dict[str, int]:
-    """`build` for several views in one pass over the log: each batch is read and
-    decoded once, then applied to each view in that view's own transaction."""
+    Current rows stay in memory, so the fold never reads the database; each page
+    of events is written with one `executemany` per table, and the indexes only
+    queries use are built once at the end.
+    """
     create_meta(db)
-    fresh = {}
-    for name in names:
-        with db.transaction(write=True) as cursor:
-            db.lock_row(cursor, name)
-            fresh[name] = _next_generation(db, cursor, name)
-            # Indexes only queries and the feed use are built once at the end.
-            _start_generation(db, cursor, name, fresh[name], read_indexes=False)
-    events = DecodedLog(app, keep=batch)
-    todo = list(names)
-    while todo:
-        for name in list(todo):
-            applied, tracked = apply_batch(app, db, name, fresh[name], batch, stop, events=events)
-            if applied < batch or (stop is not None and tracked >= stop):
-                todo.remove(name)
-    for name in names:
-        with db.transaction(write=True) as cursor:
-            view = VIEWS[name](db, fresh[name])
-            view.create_read_indexes(cursor)
-            view.analyze(cursor)  # fresh tables: give the planner their statistics
-    return fresh
+    with db.transaction(write=True) as cursor:
+        db.lock_row(cursor, NAME)
+        gen = _start_generation(db, cursor, _next_generation(db, cursor), read_indexes=False)
+    rows = MemoryRows(gen)
+    projector = Projector(gen, rows)
+    start = 1
+    while True:
+        events = log_reader.read(app, start, page, stop)
+        for event in events:
+            projector.apply(event)
+        if events:
+            with db.bulk_transaction() as cursor:
+                rows.flush(cursor)
+                gen.track(cursor, events[-1].position)
+            start = events[-1].position + 1
+        if len(events) < page:
+            break
+    with db.bulk_transaction() as cursor:
+        rows.write_mentions(cursor)
+        gen.create_read_indexes(cursor)
+        gen.analyze(cursor)  # fresh tables: give the planner their statistics
+    return gen.number
 
 
 def rebuild(
-    app: TimelineApplication,
-    db: ViewDatabase,
-    name: str,
-    stop: int | None = None,
-    batch: int = 2_000,
+    app: TimelineApplication, db: ViewDatabase, stop: int | None = None, page: int = BULK_PAGE
 ) -> int:
-    """Rebuild a view from the whole log into fresh tables, then switch to them."""
-    return rebuild_views(app, db, [name], stop, batch)[name]
-
-
-def rebuild_views(
-    app: TimelineApplication,
-    db: ViewDatabase,
-    names: list[str],
-    stop: int | None = None,
-    batch: int = 2_000,
-) -> dict[str, int]:
-    """Rebuild views from the whole log into fresh tables, then switch to them.
+    """Rebuild the views from the whole log into fresh tables, then switch to them.
 
     The serving generation keeps answering (and its runner keeps applying new
     events) until the last batch, which catches up and switches atomically.
-    The generation before the serving one is dropped; the old serving one is
+    The generations before the serving one are dropped; the old serving one is
     kept until the next rebuild, for queries still reading it.
     """
-    fresh = build_views(app, db, names, stop, batch)
-    for name in names:
-        with db.transaction(write=True) as cursor:
-            db.lock_row(cursor, name)
-            serving = current_generation(db, cursor, name)
-        while True:  # catch up with what was written meanwhile, then switch
-            applied, _ = apply_batch(app, db, name, fresh[name], batch, stop)
-            if applied < batch:
-                break
-        # The switch applies whatever is left, however much, so that the new
-        # generation is never behind the one it replaces.
-        apply_batch(app, db, name, fresh[name], batch=1_000_000, stop=stop, switch=True)
-        with db.transaction(write=True) as cursor:
-            for old in range(1, serving):
-                VIEWS[name](db, old).drop_tables(cursor)
-                cursor.execute(
-                    f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation = ?",
-                    (name, old),
-                )
+    fresh = build(app, db, stop, page)
+    with db.transaction(write=True) as cursor:
+        db.lock_row(cursor, NAME)
+        serving = current_generation(db, cursor)
+    while True:  # catch up with what was written meanwhile, then switch
+        applied, _ = apply_batch(app, db, fresh, 2_000, stop)
+        if applied < 2_000:
+            break
+    # The switch applies whatever is left, however much, so that the new
+    # generation is never behind the one it replaces.
+    apply_batch(app, db, fresh, batch=1_000_000, stop=stop, switch=True)
+    with db.transaction(write=True) as cursor:
+        cursor.execute(
+            f"SELECT generation FROM {db.table('tl_tracking')} WHERE view = ? AND generation < ?",
+            (NAME, serving),
+        )
+        for row in cursor.fetchall():
+            Generation(db, row["generation"]).drop(cursor)
+        cursor.execute(
+            f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation < ?",
+            (NAME, serving),
+        )
     return fresh
 
 
@@ -340,34 +322,37 @@ class RunnerLock:
 
 
 class ViewClock:
-    """The latest position each view is known to have applied, in this process.
+    """The latest position the views are known to have applied, in this process.
 
-    Advanced by this process's runners after each commit and, on PostgreSQL, by
-    NOTIFY messages from runners in other processes; waited on for
-    read-your-writes, and listened to by the subscription broker.
+    Every view is answered from one generation, so they share one position.
+    Advanced by this process's runner after each commit and, on PostgreSQL, by
+    NOTIFY messages from a runner in another process; waited on for
+    read-your-writes, and listened to by the subscription broker (once per
+    view name).
     """
 
     def __init__(self) -> None:
-        self._positions: dict[str, int] = dict.fromkeys(VIEWS, 0)
+        self._position = 0
         self._changed = threading.Condition()
         self.listeners: list[Callable[[str, int], None]] = []
 
-    def position(self, name: str) -> int:
-        return self._positions[name]
+    def position(self, name: str | None = None) -> int:
+        return self._position
 
-    def advance(self, name: str, position: int) -> None:
+    def advance(self, position: int) -> None:
         with self._changed:
-            if position <= self._positions[name]:
+            if position <= self._position:
                 return
-            self._positions[name] = position
+            self._position = position
             self._changed.notify_all()
         for listener in list(self.listeners):
-            listener(name, position)
+            for name in VIEWS:
+                listener(name, position)
 
-    def wait_for(self, name: str, position: int, timeout: float) -> bool:
+    def wait_for(self, position: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         with self._changed:
-            while self._positions[name] < position:
+            while self._position < position:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -376,27 +361,24 @@ class ViewClock:
 
 
 class ViewRunner:
-    """Supervised background thread keeping one view in step with the log."""
+    """Supervised background thread keeping the views in step with the log."""
 
     def __init__(
         self,
         app: TimelineApplication,
         db: ViewDatabase,
-        name: str,
         clock: ViewClock,
         poll_interval: float = 0.5,
-        events: DecodedLog | None = None,
     ) -> None:
-        self.app, self.db, self.name, self.clock = app, db, name, clock
-        self.events = events or DecodedLog(app)
+        self.app, self.db, self.clock = app, db, clock
         self.poll_interval = poll_interval
         self.wake = threading.Event()
         self.errors = 0
         self.last_error: str | None = None
         self.is_leader = False
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"view-{name}", daemon=True)
-        self._lock = RunnerLock(db, name)
+        self._thread = threading.Thread(target=self._run, name="views-runner", daemon=True)
+        self._lock = RunnerLock(db, NAME)
 
     def start(self) -> None:
         self._thread.start()
@@ -412,44 +394,39 @@ class ViewRunner:
         while not self._stopping.is_set():
             if not self.is_leader:
                 self.is_leader = self._lock.acquire()
-                if not self.is_leader:  # another process runs this view: stand by
+                if not self.is_leader:  # another process runs the views: stand by
                     self._stopping.wait(1.0)
                     continue
-                log.info("view %s: this process now runs it", self.name)
+                log.info("views: this process now runs them")
             try:
                 self.wake.clear()
-                applied, tracked = apply_batch(
-                    self.app, self.db, self.name, events=self.events, budget=BATCH_BUDGET
-                )
+                applied, tracked = apply_batch(self.app, self.db, budget=BATCH_BUDGET)
                 backoff = 0.1
             except Exception as error:  # a runner must outlive any one failure
                 self.errors += 1
                 self.last_error = f"{type(error).__name__}: {error}"
-                log.exception("view %s failed; retrying in %.1fs", self.name, backoff)
+                log.exception("views failed; retrying in %.1fs", backoff)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            self.clock.advance(self.name, tracked)
+            self.clock.advance(tracked)
             if applied == 0:
                 self.wake.wait(self.poll_interval)
 
 
-def tracked_positions(db: ViewDatabase) -> dict[str, int]:
-    """Each view's applied position, from its serving generation."""
+def tracked_position(db: ViewDatabase) -> int:
+    """The position the serving generation has applied."""
     with db.transaction() as cursor:
-        return {
-            name: cls(db, current_generation(db, cursor, name)).tracked(cursor)
-            for name, cls in VIEWS.items()
-        }
+        return Generation(db, current_generation(db, cursor)).tracked(cursor)
 
 
 class Projections:
-    """The views of one process: runners (unless `run` is off), a clock, consistent reads.
+    """The views of one process: a runner (unless `run` is off), a clock, consistent reads.
 
-    Without runners here, writes in this process wake the runners' process
-    (`WakeChannel`), and the clock follows their commits: by NOTIFY on
-    PostgreSQL, by reading their tracked positions every `POLL_TRACKING`
-    seconds on SQLite.
+    Without a runner here, writes in this process wake the runner's process
+    (`WakeChannel`), and the clock follows its commits: by NOTIFY on
+    PostgreSQL, by reading its tracked position every `POLL_TRACKING` seconds
+    on SQLite.
     """
 
     POLL_TRACKING = 0.01
@@ -458,55 +435,48 @@ class Projections:
         self.app, self.db = app, db
         self.wake = WakeChannel(db.identity)
         self.clock = ViewClock()
-        events = DecodedLog(app)  # the runners read the same events: decode them once
-        self.runners = {
-            name: ViewRunner(app, db, name, self.clock, events=events) for name in VIEWS
-        }
+        self.runner = ViewRunner(app, db, self.clock)
         self._run = run
         self._stopping = threading.Event()
         self._listener: threading.Thread | None = None
 
     def start(self) -> None:
-        for name, position in tracked_positions(self.db).items():
-            self.clock.advance(name, position)
+        self.clock.advance(tracked_position(self.db))
         if isinstance(self.db, PostgresViews):
-            # Runners may live in other processes: hear of their commits.
+            # The runner may live in another process: hear of its commits.
             self._listener = threading.Thread(target=self._listen, name="views-listen", daemon=True)
             self._listener.start()
         elif not self._run:
             self._listener = threading.Thread(target=self._poll, name="views-poll", daemon=True)
             self._listener.start()
         if self._run:
-            for runner in self.runners.values():
-                runner.start()
+            self.runner.start()
             self.wake.listen(self._stopping, lambda: self.notify(0))
 
     def stop(self) -> None:
         self._stopping.set()
         if self._run:
-            for runner in self.runners.values():
-                runner.stop()
+            self.runner.stop()
         if self._listener is not None:
             self._listener.join(timeout=5)
         self.wake.close()
 
     def notify(self, position: int) -> None:
-        """A write: wake the runners now, here or in their own process."""
+        """A write: wake the runner now, here or in its own process."""
         if not self._run:
             self.wake.send()
-        for runner in self.runners.values():
-            runner.wake.set()
+        self.runner.wake.set()
 
     def wait_for(self, name: str, position: int, timeout: float) -> bool:
-        self.runners[name].wake.set()
-        return self.clock.wait_for(name, position, timeout)
+        self.runner.wake.set()
+        return self.clock.wait_for(position, timeout)
 
     def _listen(self) -> None:
         assert isinstance(self.db, PostgresViews)
         while not self._stopping.is_set():
             try:
-                for name, position in self.db.listen(self._stopping, self._refresh):
-                    self.clock.advance(name, position)
+                for _, position in self.db.listen(self._stopping, self._refresh):
+                    self.clock.advance(position)
             except Exception:  # reconnect; _refresh covers what was missed meanwhile
                 log.exception("view notifications lost; reconnecting")
                 self._stopping.wait(1.0)
@@ -516,16 +486,15 @@ class Projections:
             try:
                 self._refresh()
             except Exception:  # the store may be away for a while: keep polling
-                log.exception("reading the views' positions failed")
+                log.exception("reading the views' position failed")
                 self._stopping.wait(1.0)
 
     def _refresh(self) -> None:
-        for name, position in tracked_positions(self.db).items():
-            self.clock.advance(name, position)
+        self.clock.advance(tracked_position(self.db))
 
     @contextmanager
     def read(self, name: str) -> Iterator[tuple[Any, Cursor, int]]:
-        """A consistent snapshot of the serving generation and its position."""
+        """A consistent snapshot of the serving generation, as view `name`, and its position."""
         with self.db.transaction() as cursor:
-            view = VIEWS[name](self.db, current_generation(self.db, cursor, name))
-            yield view, cursor, view.tracked(cursor)
+            gen = Generation(self.db, current_generation(self.db, cursor))
+            yield VIEWS[name](gen), cursor, gen.tracked(cursor)

@@ -16,11 +16,11 @@ from typing import Any
 import orjson
 
 from projections.database import Cursor
-from projections.facts import View
+from projections.generation import Generation
 from projections.json_sql import JsonSql
 from projections.members import members
-from projections.merge import merge_incident, week_of
-from projections.versioned import Column, Derived, VersionedTable, valid_at
+from projections.reading import ReadView
+from projections.versioned import valid_at
 
 # A reported tally counts for the headline if its period starts this close to
 # the tally's own start ("mi-octobre" vs 2023-10-17).
@@ -28,105 +28,12 @@ START_TOLERANCE_DAYS = 21
 UNCLAIMED = "unclaimed"
 
 
-class TallyView(View):
+class TallyView(ReadView):
     name = "tally"
 
-    def __init__(self, db: Any, generation: int) -> None:
-        super().__init__(db, generation)
-        # Computed by the database on write, so that counting attacks for a side
-        # reads a few small columns and parses no doc.
-        targets = Derived("targets", "targets", json=True)
-        self.attacks = VersionedTable(
-            db,
-            f"{self.prefix}_attacks",
-            (Column("day", "TEXT"),),
-            (("day",),),
-            derived=(Derived("week", "week"), targets),
-            # Counting the current attacks for a side reads this index alone.
-            current_orders=(("day", "week", "targets"),),
-        )
-        self.tallies = VersionedTable(
-            db,
-            f"{self.prefix}_tallies",
-            (Column("day", "TEXT"),),  # the day it speaks for
-            (("day",),),
-            derived=(targets, Derived("since", "since"), Derived("counts", "counts", json=True)),
-        )
-
-    def own_tables(self) -> list[VersionedTable]:
-        return [self.attacks, self.tallies]
-
-    # Projection ------------------------------------------------------------------------
-
-    def report_changed(self, cursor: Cursor, before: Any, after: Any, position: int) -> None:
-        for incident in self.incidents_of(cursor, [before, after]):
-            self._recompute_attack(cursor, incident, position)
-        self._recompute_tally(cursor, after, position)
-
-    def reports_reresolved(self, cursor: Cursor, report_ids: list[str], position: int) -> None:
-        docs = self.docs_of(cursor, report_ids)
-        for doc in docs:
-            self._recompute_tally(cursor, doc, position)
-        for incident in self.incidents_of(cursor, docs):
-            self._recompute_attack(cursor, incident, position)
-
-    def _recompute_attack(self, cursor: Cursor, incident: str, position: int) -> None:
-        reports = self.reports_in(cursor, incident)
-        entry = merge_incident(incident, reports, self.resolver(cursor)) if reports else None
-        if entry is None or entry["status"] != "active" or "attack" not in entry["kinds"]:
-            self.attacks.remove(cursor, incident, position)
-            return
-
-        def keys(roles: set[str]) -> list[dict[str, Any]]:
-            return [
-                {"key": a["actor_id"] or f"name:{a['name']}", "name": a["name"]}
-                for a in entry["actors"]
-                if roles & set(a["roles"])
-            ]
-
-        day = entry["when"]["earliest"]
-        doc = {
-            "incident": incident,
-            "day": day,
-            "week": week_of(day),
-            "when": entry["when"],
-            "countries": entry["countries"],
-            "targets": keys({"target", "affected"}),
-            "claimants": keys({"claimant"}) or keys({"perpetrator"}),
-            "level": entry["level"],
-            "reports": len(entry["sources"]),
-        }
-        self.attacks.put(cursor, incident, doc, position, (day,))
-
-    def _recompute_tally(self, cursor: Cursor, report: dict[str, Any], position: int) -> None:
-        content = report["content"]
-        if report["retracted"] or content["kind"] != "tally":
-            self.tallies.remove(cursor, report["id"], position)
-            return
-        resolve = self.resolver(cursor)
-        targets = [
-            resolve(a["name"], a.get("actor_id"))
-            for a in content.get("actors", ())
-            if a["role"] in ("target", "affected")
-        ]
-        source = content["source"]
-        doc = {
-            "report": report["id"],
-            "counts": content.get("counts", []),
-            "since": content["when"]["earliest"],
-            "speaks_for": content["when"]["latest"],
-            "when": content["when"],
-            "targets": [{"key": t["key"], "name": t["name"]} for t in targets],
-            "countries": sorted(
-                {p["country"] for p in content.get("places", ()) if p.get("country")}
-            ),
-            "outlet": source["outlet"],
-            "speaker": source.get("speaker"),
-            "published_at": source.get("published_at"),
-            "excerpt": content.get("excerpt"),
-            "quote": source.get("quote"),
-        }
-        self.tallies.put(cursor, report["id"], doc, position, (content["when"]["latest"],))
+    def __init__(self, gen: Generation) -> None:
+        super().__init__(gen)
+        self.attacks, self.tallies = gen.attacks, gen.tallies
 
     # Queries ------------------------------------------------------------------------------
 

@@ -1,96 +1,31 @@
-"""The escalation timeline: one entry per incident, ordered by when it happened."""
+"""The escalation timeline: one entry per incident, ordered by when it happened.
+
+An incident's row holds only its sort and filter keys (`derive.incident_row`);
+the entries a query returns are merged at read time from the report versions
+valid at the asked position (`ReadView.merged`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from projections.database import Cursor
-from projections.facts import View
-from projections.merge import merge_incident, responses_before_cause
+from projections.generation import INCIDENT_ORDER as ORDER
+from projections.generation import Generation
+from projections.merge import responses_before_cause
 from projections.paging import after_key, encode_cursor
-from projections.versioned import Column, VersionedTable, valid_at
+from projections.reading import ReadView
+from projections.versioned import valid_at
 
 MAX_CHAIN = 20
-ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
 
 
-class TimelineView(View):
+class TimelineView(ReadView):
     name = "timeline"
 
-    def __init__(self, db: Any, generation: int) -> None:
-        super().__init__(db, generation)
-        self.incidents = VersionedTable(
-            db,
-            f"{self.prefix}_incidents",
-            (
-                Column("earliest", "TEXT"),
-                Column("latest", "TEXT"),
-                Column("week", "TEXT"),
-                Column("level", "INTEGER"),
-                Column("status", "TEXT"),
-                Column("disputed", "INTEGER"),
-                Column("responds", "INTEGER"),
-            ),
-            (("earliest", "latest", "key"), ("week",), ("disputed",), ("responds",)),
-            current_orders=(ORDER,),
-        )
-        self.tags = VersionedTable(
-            db,
-            f"{self.prefix}_tags",
-            (Column("incident", "TEXT"), Column("tag", "TEXT")),
-            (("tag", "incident"), ("incident",)),
-        )
-
-    def own_tables(self) -> list[VersionedTable]:
-        return [self.incidents, self.tags]
-
-    # Projection ------------------------------------------------------------------------
-
-    def report_changed(self, cursor: Cursor, before: Any, after: Any, position: int) -> None:
-        for incident in self.incidents_of(cursor, [before, after]):
-            self._recompute(cursor, incident, position)
-
-    def reports_reresolved(self, cursor: Cursor, report_ids: list[str], position: int) -> None:
-        for incident in self.incidents_of(cursor, self.docs_of(cursor, report_ids)):
-            self._recompute(cursor, incident, position)
-
-    def _recompute(self, cursor: Cursor, incident: str, position: int) -> None:
-        reports = self.reports_in(cursor, incident)
-        current_tags = {
-            row["doc"]["tag"]: row["key"]
-            for row in self.tags.select(cursor, None, "incident = ?", (incident,))
-        }
-        if not reports:  # every report moved away by corrections
-            self.incidents.remove(cursor, incident, position)
-            for key in current_tags.values():
-                self.tags.remove(cursor, key, position)
-            return
-        entry = merge_incident(incident, reports, self.resolver(cursor))
-        self.incidents.put(
-            cursor,
-            incident,
-            entry,
-            position,
-            (
-                entry["when"]["earliest"],
-                entry["when"]["latest"],
-                entry["week"],
-                entry["level"],
-                entry["status"],
-                1 if entry["contradictions"] else 0,
-                1 if entry["responds_to"] else 0,
-            ),
-        )
-        wanted = {f"kind:{k}" for k in entry["kinds"]}
-        wanted |= {f"country:{c}" for c in entry["countries"]}
-        wanted |= {f"actor:{a['actor_id']}" for a in entry["actors"] if a["actor_id"]}
-        for tag, key in current_tags.items():
-            if tag not in wanted:
-                self.tags.remove(cursor, key, position)
-        for tag in sorted(wanted - set(current_tags)):
-            self.tags.put(cursor, f"{incident}|{tag}", {"tag": tag}, position, (incident, tag))
+    def __init__(self, gen: Generation) -> None:
+        super().__init__(gen)
+        self.incidents, self.tags = gen.incidents, gen.tags
 
     # Queries ------------------------------------------------------------------------------
 
@@ -143,14 +78,15 @@ class TimelineView(View):
         rows = self.incidents.fetch(
             cursor,
             as_of,
-            ("key", "earliest", "latest", "doc"),
+            ORDER,
             " AND ".join(where),
             params,
             ", ".join(ORDER),
             limit + 1,
         )
         page, more = rows[:limit], len(rows) > limit
-        entries = [orjson.loads(row["doc"]) for row in page]
+        merged = self.merged(cursor, as_of, [row["key"] for row in page])
+        entries = [merged[row["key"]] for row in page]
         self._annotate(cursor, as_of, entries)
         if not sources:
             # Decoding the whole doc and dropping the sources here is faster than
@@ -172,10 +108,9 @@ class TimelineView(View):
         return sql, [*tags, *args]
 
     def entry(self, cursor: Cursor, as_of: int | None, incident: str) -> dict[str, Any] | None:
-        rows = self.incidents.select(cursor, as_of, "key = ?", (incident,))
-        if not rows:
+        if not self.incidents.fetch(cursor, as_of, ("key",), "key = ?", (incident,)):
             return None
-        entries = [rows[0]["doc"]]
+        entries = [self.merged(cursor, as_of, [incident])[incident]]
         self._annotate(cursor, as_of, entries)
         return entries[0]
 
@@ -187,16 +122,7 @@ class TimelineView(View):
             missing = sorted(keys - cache.keys())
             if not missing:
                 return
-            found = {
-                row["key"]: orjson.loads(row["doc"])
-                for row in self.incidents.fetch(
-                    cursor,
-                    as_of,
-                    ("key", "doc"),
-                    f"key IN ({', '.join('?' * len(missing))})",
-                    missing,
-                )
-            }
+            found = self.merged(cursor, as_of, missing)
             for key in missing:
                 cache[key] = found.get(key)
 
@@ -246,10 +172,11 @@ class TimelineView(View):
         return [dict(row) for row in cursor.fetchall()]
 
     def contradictions(self, cursor: Cursor, as_of: int | None) -> list[dict[str, Any]]:
-        rows = self.incidents.select(
-            cursor, as_of, "disputed = 1 OR responds = 1", (), "earliest, latest, key"
+        rows = self.incidents.fetch(
+            cursor, as_of, ("key",), "disputed = 1 OR responds = 1", (), "earliest, latest, key"
         )
-        entries = [row["doc"] for row in rows]
+        merged = self.merged(cursor, as_of, [row["key"] for row in rows])
+        entries = [merged[row["key"]] for row in rows]
         self._annotate(cursor, as_of, entries)
         found = []
         for entry in entries:

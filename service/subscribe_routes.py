@@ -26,7 +26,7 @@ from fastapi import (
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from projections.facts import descendants
+from projections.members import descendants
 from service.auth import access, check_key
 from service.responses import OrjsonResponse
 from service.schemas import MAX_POSITION

@@ -134,7 +134,7 @@ class Broker:
             audiences.setdefault(subscriber.key, []).append(subscriber)
         for audience in audiences.values():
             filters = audience[0].filters
-            kept = filtered(message, filters) if filters else message
+            kept = filtered(message, filters)
             if kept is None:
                 continue
             update = Update.change(kept)

@@ -1,0 +1,197 @@
+"""One generation of the read side: the facts, once, and the rows every view reads.
+
+All views share one set of tables and one tracked position, so that a report
+is stored once, not once per view, and an event is applied once:
+
+- facts: `reports` (a report's document as it stood from each position),
+  `actors`, `names` (normalised name -> actor), `mentions` (which reports name
+  which tokens; current only, to re-resolve them when a name gains an actor),
+  `times` (when each position was recorded);
+- timeline: `incidents` (sort and filter keys only) and `tags`;
+- tally: `attacks` and `tallies` (figures sources reported);
+- actor histories: `appearances`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from projections.database import Cursor, ViewDatabase
+from projections.versioned import Column, Derived, VersionedTable
+
+NAME = "views"  # the read side's row in tl_generations and tl_tracking
+# Bump when the tables change (columns, derived columns, indexes relied on):
+# stores with another shape then rebuild the read side (runner.create_meta).
+SHAPE = 3
+
+INCIDENT_ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
+HISTORY_ORDER = ("earliest", "report", "key")  # an actor's history, and its cursor's key
+
+
+def utc_text(moment: datetime) -> str:
+    """Fixed-width UTC text, so that string order is time order on both stores."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Generation:
+    """The tables of generation `number`, and its tracking."""
+
+    def __init__(self, db: ViewDatabase, number: int) -> None:
+        self.db, self.number = db, number
+        prefix = self.prefix = f"tl_g{number}"
+        self.reports = VersionedTable(
+            db, f"{prefix}_reports", (Column("incident", "TEXT"),), (("incident",),)
+        )
+        self.actors = VersionedTable(db, f"{prefix}_actors")
+        self.names = VersionedTable(
+            db, f"{prefix}_names", (Column("actor", "TEXT"),), (("actor",),)
+        )
+        self.incidents = VersionedTable(
+            db,
+            f"{prefix}_incidents",
+            (
+                Column("earliest", "TEXT"),
+                Column("latest", "TEXT"),
+                Column("week", "TEXT"),
+                Column("level", "INTEGER"),
+                Column("status", "TEXT"),
+                Column("disputed", "INTEGER"),
+                Column("responds", "INTEGER"),
+            ),
+            (("earliest", "latest", "key"), ("week",), ("disputed",), ("responds",)),
+            current_orders=(INCIDENT_ORDER,),
+        )
+        self.tags = VersionedTable(
+            db,
+            f"{prefix}_tags",
+            (Column("incident", "TEXT"), Column("tag", "TEXT")),
+            (("tag", "incident"), ("incident",)),
+        )
+        # Computed by the database on write, so that counting attacks for a side
+        # reads a few small columns and parses no doc.
+        targets = Derived("targets", "targets", json=True)
+        self.attacks = VersionedTable(
+            db,
+            f"{prefix}_attacks",
+            (Column("day", "TEXT"),),
+            (("day",),),
+            derived=(Derived("week", "week"), targets),
+            current_orders=(("day", "week", "targets"),),
+        )
+        self.tallies = VersionedTable(
+            db,
+            f"{prefix}_tallies",
+            (Column("day", "TEXT"),),  # the day it speaks for
+            (("day",),),
+            derived=(targets, Derived("since", "since"), Derived("counts", "counts", json=True)),
+        )
+        self.appearances = VersionedTable(
+            db,
+            f"{prefix}_appearances",
+            (Column("actor", "TEXT"), Column("report", "TEXT"), Column("earliest", "TEXT")),
+            (("actor", "earliest"), ("report",)),
+            current_orders=(("actor", *HISTORY_ORDER),),
+        )
+        self.mentions = db.table(f"{prefix}_mentions")
+        self.times = db.table(f"{prefix}_times")
+
+    def versioned(self) -> list[VersionedTable]:
+        return [
+            self.reports,
+            self.actors,
+            self.names,
+            self.incidents,
+            self.tags,
+            self.attacks,
+            self.tallies,
+            self.appearances,
+        ]
+
+    # Tables ---------------------------------------------------------------------------
+
+    def create(self, cursor: Cursor, read_indexes: bool = True) -> None:
+        for table in self.versioned():
+            table.create(cursor, read_indexes)
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.mentions} "
+            "(name TEXT NOT NULL, report TEXT NOT NULL, PRIMARY KEY (name, report))"
+        )
+        # Each report change replaces its mentions: without this index that is a
+        # scan of the whole table per event.
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS {self.prefix}_mentions_report ON {self.mentions} (report)"
+        )
+        # `seen_by`: the latest time recorded at or before this position. Times
+        # are taken before commit, so a later position can carry an earlier time;
+        # "as of an instant" is the last position whose whole prefix was recorded
+        # by then, which this running maximum makes one indexed lookup.
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.times} "
+            "(position BIGINT PRIMARY KEY, recorded_at TEXT NOT NULL, seen_by TEXT NOT NULL)"
+        )
+        cursor.execute(
+            f"CREATE INDEX IF NOT EXISTS {self.prefix}_times_seen ON {self.times} (seen_by)"
+        )
+
+    def create_read_indexes(self, cursor: Cursor) -> None:
+        for table in self.versioned():
+            table.create_read_indexes(cursor)
+
+    def analyze(self, cursor: Cursor) -> None:
+        if self.db.dialect == "postgres":
+            for table in self.versioned():
+                cursor.execute(f"ANALYZE {table.sql}")
+
+    def drop(self, cursor: Cursor) -> None:
+        for table in self.versioned():
+            table.drop(cursor)
+        cursor.execute(f"DROP TABLE IF EXISTS {self.mentions}")
+        cursor.execute(f"DROP TABLE IF EXISTS {self.times}")
+
+    # Tracking ---------------------------------------------------------------------------
+
+    def tracked(self, cursor: Cursor) -> int:
+        cursor.execute(
+            f"SELECT position FROM {self.db.table('tl_tracking')} "
+            "WHERE view = ? AND generation = ?",
+            (NAME, self.number),
+        )
+        row = cursor.fetchone()
+        return int(row["position"]) if row else 0
+
+    def track(self, cursor: Cursor, position: int) -> None:
+        cursor.execute(
+            f"UPDATE {self.db.table('tl_tracking')} SET position = ? "
+            "WHERE view = ? AND generation = ? AND position < ?",
+            (position, NAME, self.number, position),
+        )
+
+    # Reading helpers ---------------------------------------------------------------------
+
+    def last_seen(self, cursor: Cursor) -> str:
+        cursor.execute(f"SELECT MAX(seen_by) AS seen FROM {self.times}")
+        row = cursor.fetchone()
+        return (row["seen"] if row else None) or ""
+
+    def position_at(self, cursor: Cursor, moment: datetime) -> int:
+        """The last position such that it, and every position before it, was recorded
+        at or before `moment`."""
+        cursor.execute(
+            f"SELECT MAX(position) AS position FROM {self.times} WHERE seen_by <= ?",
+            (utc_text(moment),),
+        )
+        row = cursor.fetchone()
+        return int(row["position"] or 0) if row else 0
+
+    def dump(self, cursor: Cursor) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row version of every table, in a stable order (rebuild comparisons)."""
+        found = {
+            table.name.removeprefix(f"{self.prefix}_"): table.dump(cursor)
+            for table in self.versioned()
+        }
+        cursor.execute(f"SELECT name, report FROM {self.mentions} ORDER BY name, report")
+        found["mentions"] = [tuple(dict(row).values()) for row in cursor.fetchall()]
+        cursor.execute(f"SELECT * FROM {self.times} ORDER BY position")
+        found["times"] = [tuple(dict(row).values()) for row in cursor.fetchall()]
+        return found

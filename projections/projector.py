@@ -1,0 +1,443 @@
+"""Applying the fold to a generation: one projector, two ways of keeping rows.
+
+`Projector` turns each event into row changes with the pure functions of
+`fold` and `derive`. Where the rows live is the driver's choice:
+
+- `SqlRows` (the incremental driver): current rows are read from and written
+  to the generation's tables inside the batch's transaction;
+- `MemoryRows` (the bulk driver, for rebuilds): current rows are kept in
+  memory; a version's `valid_to` is set in memory when its key's next version
+  is emitted, and rows are written in large `executemany` batches, so that no
+  row is ever looked up in, or updated through, the database.
+
+Both make exactly the same rows (a property test holds them to it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from domain.values import normalise_name
+from projections import derive, fold
+from projections.database import Cursor
+from projections.generation import Generation, utc_text
+from projections.log_reader import LoggedEvent
+from projections.merge import incident_of, merge_incident
+from projections.versioned import VersionedTable
+
+
+def dumps(doc: Any) -> str:
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def recorded_text(timestamp: str) -> str:
+    return utc_text(datetime.fromisoformat(timestamp))
+
+
+class Projector:
+    """Folds events, in log order, into the rows of one generation."""
+
+    def __init__(self, gen: Generation, rows: Any) -> None:
+        self.gen, self.rows = gen, rows
+        # Names resolve the same way until the next actor event.
+        self._resolved: dict[tuple[str, str | None], dict[str, Any]] = {}
+
+    def apply(self, event: LoggedEvent) -> None:
+        self.rows.record_time(event.position, recorded_text(event.recorded_at))
+        if event.type in fold.REPORT_EVENTS:
+            self._report(event)
+        elif event.type in fold.ACTOR_EVENTS:
+            self._actor(event)
+
+    # Reports ----------------------------------------------------------------------------
+
+    def _report(self, event: LoggedEvent) -> None:
+        rows, position = self.rows, event.position
+        before = rows.report(event.originator_id)
+        after = fold.report_after(before, event)
+        if after is None:  # pragma: no cover - a report's events come in order
+            return
+        new = before is None  # its first event: nothing of it to look up or replace
+        rows.put(self.gen.reports, after["id"], after, position, (incident_of(after),), new=new)
+        rows.set_mentions(after["id"], fold.mention_tokens(after), new)
+        for incident in sorted({incident_of(doc) for doc in (before, after) if doc}):
+            self._incident(incident, position)
+        self._tally(after, position)
+        self._appearances(after, position, new)
+
+    def _incident(self, incident: str, position: int) -> None:
+        gen, rows = self.gen, self.rows
+        reports = rows.reports_in(incident)
+        current_tags = rows.tag_keys(incident)
+        if not reports:  # every report moved away by corrections
+            rows.remove(gen.incidents, incident, position)
+            for key in current_tags.values():
+                rows.remove(gen.tags, key, position)
+            rows.remove(gen.attacks, incident, position)
+            return
+        entry = merge_incident(incident, reports, self.resolve)
+        doc, values = derive.incident_row(entry)
+        rows.put(gen.incidents, incident, doc, position, values)
+        wanted = derive.incident_tags(entry)
+        for tag, key in current_tags.items():
+            if tag not in wanted:
+                rows.remove(gen.tags, key, position)
+        for tag in sorted(wanted - set(current_tags)):
+            rows.put(gen.tags, f"{incident}|{tag}", {"tag": tag}, position, (incident, tag))
+        attack = derive.attack(entry)
+        if attack is None:
+            rows.remove(gen.attacks, incident, position)
+        else:
+            rows.put(gen.attacks, incident, attack, position, (attack["day"],))
+
+    def _tally(self, report: dict[str, Any], position: int) -> None:
+        doc = derive.reported_tally(report, self.resolve)
+        if doc is None:
+            self.rows.remove(self.gen.tallies, report["id"], position)
+        else:
+            self.rows.put(self.gen.tallies, report["id"], doc, position, (doc["speaks_for"],))
+
+    def _appearances(self, report: dict[str, Any], position: int, new: bool = False) -> None:
+        gen, rows = self.gen, self.rows
+        wanted = derive.appearances(report, self.resolve)
+        if not new:  # a new report has no appearances yet
+            for key in rows.appearance_keys(report["id"]):
+                if key not in wanted:
+                    rows.remove(gen.appearances, key, position)
+        earliest = report["content"]["when"]["earliest"]
+        for key in sorted(wanted):
+            actor_key, doc = wanted[key]
+            rows.put(
+                gen.appearances, key, doc, position, (actor_key, report["id"], earliest), new=new
+            )
+
+    # Actors -----------------------------------------------------------------------------
+
+    def _actor(self, event: LoggedEvent) -> None:
+        self._resolved.clear()
+        gen, rows, position = self.gen, self.rows, event.position
+        actor_id = event.originator_id
+        doc, new_names = fold.actor_after(rows.actor(actor_id), event)
+        rows.put(gen.actors, actor_id, doc, position)
+        changed = set()
+        for name in new_names:
+            norm = normalise_name(name)
+            if rows.put(gen.names, norm, {"actor": actor_id}, position, (actor_id,)):
+                changed.add(norm)
+        if event.type == "Actor.Registered":
+            changed.add(f"id:{actor_id}")  # reports that named it by id before it existed
+        if not changed:
+            return
+        # Reports naming this actor, before or after it was registered.
+        docs = [d for d in map(rows.report, rows.reports_naming(sorted(changed))) if d]
+        for report in docs:
+            self._tally(report, position)
+            self._appearances(report, position)
+        for incident in sorted({incident_of(report) for report in docs}):
+            self._incident(incident, position)
+
+    def resolve(self, name: str, explicit_id: str | None) -> dict[str, Any]:
+        """Which actor a mention means now: its explicit id, else its name's owner."""
+        cache_key = (name, explicit_id)
+        found = self._resolved.get(cache_key)
+        if found is not None:
+            return found
+        actor_id = explicit_id or self.rows.name_owner(normalise_name(name))
+        actor = self.rows.actor(actor_id) if actor_id else None
+        if actor:
+            found = {
+                "key": actor["id"],
+                "id": actor["id"],
+                "name": actor["name"],
+                "category": actor["category"],
+            }
+        else:
+            found = {"key": f"name:{normalise_name(name)}", "id": None, "name": None}
+            found["category"] = None
+        self._resolved[cache_key] = found
+        return found
+
+
+class SqlRows:
+    """Rows read and written in the generation's tables, inside one transaction."""
+
+    def __init__(self, gen: Generation, cursor: Cursor) -> None:
+        self.gen, self.cursor = gen, cursor
+        self._times: list[tuple[int, str, str]] = []
+        self._seen: str | None = None
+
+    def put(
+        self,
+        table: VersionedTable,
+        key: str,
+        doc: Any,
+        position: int,
+        values: Sequence[Any] = (),
+        new: bool = False,
+    ) -> bool:
+        return table.put(self.cursor, key, doc, position, values, new=new)
+
+    def remove(self, table: VersionedTable, key: str, position: int) -> bool:
+        return table.remove(self.cursor, key, position)
+
+    def _doc(self, table: VersionedTable, key: str) -> dict[str, Any] | None:
+        rows = table.fetch(self.cursor, None, ("doc",), "key = ?", (key,))
+        return orjson.loads(rows[0]["doc"]) if rows else None
+
+    def report(self, report_id: str) -> dict[str, Any] | None:
+        return self._doc(self.gen.reports, report_id)
+
+    def actor(self, actor_id: str) -> dict[str, Any] | None:
+        return self._doc(self.gen.actors, actor_id)
+
+    def name_owner(self, norm: str) -> str | None:
+        rows = self.gen.names.fetch(self.cursor, None, ("actor",), "key = ?", (norm,))
+        return rows[0]["actor"] if rows else None
+
+    def reports_in(self, incident: str) -> list[dict[str, Any]]:
+        rows = self.gen.reports.fetch(self.cursor, None, ("doc",), "incident = ?", (incident,))
+        return [orjson.loads(row["doc"]) for row in rows]
+
+    def tag_keys(self, incident: str) -> dict[str, str]:
+        rows = self.gen.tags.fetch(self.cursor, None, ("key", "tag"), "incident = ?", (incident,))
+        return {row["tag"]: row["key"] for row in rows}
+
+    def appearance_keys(self, report_id: str) -> list[str]:
+        rows = self.gen.appearances.fetch(self.cursor, None, ("key",), "report = ?", (report_id,))
+        return [row["key"] for row in rows]
+
+    def set_mentions(self, report_id: str, tokens: list[str], new: bool) -> None:
+        cursor, table = self.cursor, self.gen.mentions
+        if not new:
+            cursor.execute(f"DELETE FROM {table} WHERE report = ?", (report_id,))
+        cursor.executemany(
+            f"INSERT INTO {table} (name, report) VALUES (?, ?)",
+            [(token, report_id) for token in tokens],
+        )
+
+    def reports_naming(self, tokens: list[str]) -> list[str]:
+        marks = ", ".join("?" * len(tokens))
+        self.cursor.execute(
+            f"SELECT DISTINCT report FROM {self.gen.mentions} WHERE name IN ({marks}) "
+            "ORDER BY report",
+            tokens,
+        )
+        return [row["report"] for row in self.cursor.fetchall()]
+
+    def record_time(self, position: int, recorded_at: str) -> None:
+        if self._seen is None:
+            self._seen = self.gen.last_seen(self.cursor)
+        self._seen = max(self._seen, recorded_at)
+        self._times.append((position, recorded_at, self._seen))
+
+    def flush(self) -> None:
+        self.cursor.executemany(
+            f"INSERT INTO {self.gen.times} (position, recorded_at, seen_by) VALUES (?, ?, ?)",
+            self._times,
+        )
+        self._times.clear()
+
+
+class _Row:
+    """A current row in memory; `written` once it is in the database."""
+
+    __slots__ = ("dropped", "full", "key", "text", "valid_from", "valid_to", "values", "written")
+
+    def __init__(
+        self, key: str, valid_from: int, text: str, full: str, values: tuple[Any, ...]
+    ) -> None:
+        self.key, self.valid_from, self.values = key, valid_from, values
+        self.text = text  # what it is compared by: its doc, or a digest of it
+        self.full: str | None = full  # its doc, until it is written
+        self.valid_to: int | None = None
+        self.written = self.dropped = False
+
+
+def _digest(text: str) -> str:
+    # What a current row of a view is compared by; its text is not needed again.
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+class MemoryRows:
+    """Every current row of a fresh generation in memory; new versions written in bulk.
+
+    Reports and actors keep their documents (the fold reads them again); other
+    rows keep only a digest of theirs, to tell an unchanged row from a new
+    version.
+    """
+
+    def __init__(self, gen: Generation) -> None:
+        self.gen = gen
+        self._kept = {gen.reports.name, gen.actors.name}
+        self._current: dict[str, dict[str, _Row]] = {t.name: {} for t in gen.versioned()}
+        self._pending: dict[str, list[_Row]] = {t.name: [] for t in gen.versioned()}
+        self._closed: dict[str, list[tuple[int, str, int]]] = {t.name: [] for t in gen.versioned()}
+        self._by_incident: dict[str, set[str]] = {}
+        self._tags: dict[str, dict[str, str]] = {}
+        self._appearances: dict[str, set[str]] = {}
+        self._mentions: dict[str, set[str]] = {}
+        self._tokens: dict[str, list[str]] = {}
+        self._times: list[tuple[int, str, str]] = []
+        self._seen = ""
+
+    # Writing ------------------------------------------------------------------------------
+
+    def put(
+        self,
+        table: VersionedTable,
+        key: str,
+        doc: Any,
+        position: int,
+        values: Sequence[Any] = (),
+        new: bool = False,
+    ) -> bool:
+        text = dumps(doc)
+        kept = text if table.name in self._kept else _digest(text)
+        current = self._current[table.name]
+        row = current.get(key)
+        if row is not None and row.text == kept:
+            return False
+        if row is not None:
+            self._unindex(table, row)
+        if row is not None and row.valid_from == position:
+            # Replaced within the same event: no one can have seen the old one.
+            row.text, row.full, row.values = kept, text, tuple(values)
+            self._index(table, row)
+            return True
+        if row is not None:
+            self._close(table, row, position)
+        fresh = _Row(key, position, kept, text, tuple(values))
+        self._pending[table.name].append(fresh)
+        current[key] = fresh
+        self._index(table, fresh)
+        return True
+
+    def remove(self, table: VersionedTable, key: str, position: int) -> bool:
+        row = self._current[table.name].pop(key, None)
+        if row is None:
+            return False
+        self._unindex(table, row)
+        if row.valid_from == position:  # never seen: as if it had not been written
+            row.dropped = True
+        else:
+            self._close(table, row, position)
+        return True
+
+    def _close(self, table: VersionedTable, row: _Row, position: int) -> None:
+        if row.written:
+            self._closed[table.name].append((position, row.key, row.valid_from))
+        else:
+            row.valid_to = position
+
+    def _index(self, table: VersionedTable, row: _Row) -> None:
+        gen = self.gen
+        if table is gen.reports:
+            self._by_incident.setdefault(row.values[0], set()).add(row.key)
+        elif table is gen.tags:
+            self._tags.setdefault(row.values[0], {})[row.values[1]] = row.key
+        elif table is gen.appearances:
+            self._appearances.setdefault(row.values[1], set()).add(row.key)
+
+    def _unindex(self, table: VersionedTable, row: _Row) -> None:
+        gen = self.gen
+        if table is gen.reports:
+            self._by_incident[row.values[0]].discard(row.key)
+        elif table is gen.tags:
+            self._tags[row.values[0]].pop(row.values[1], None)
+        elif table is gen.appearances:
+            self._appearances[row.values[1]].discard(row.key)
+
+    def set_mentions(self, report_id: str, tokens: list[str], new: bool) -> None:
+        for token in self._tokens.get(report_id, ()):
+            self._mentions[token].discard(report_id)
+        self._tokens[report_id] = tokens
+        for token in tokens:
+            self._mentions.setdefault(token, set()).add(report_id)
+
+    def record_time(self, position: int, recorded_at: str) -> None:
+        self._seen = max(self._seen, recorded_at)
+        self._times.append((position, recorded_at, self._seen))
+
+    # Reading ------------------------------------------------------------------------------
+
+    def _doc(self, table: VersionedTable, key: str) -> dict[str, Any] | None:
+        row = self._current[table.name].get(key)
+        return orjson.loads(row.text) if row else None
+
+    def report(self, report_id: str) -> dict[str, Any] | None:
+        return self._doc(self.gen.reports, report_id)
+
+    def actor(self, actor_id: str) -> dict[str, Any] | None:
+        return self._doc(self.gen.actors, actor_id)
+
+    def name_owner(self, norm: str) -> str | None:
+        row = self._current[self.gen.names.name].get(norm)
+        return row.values[0] if row else None
+
+    def reports_in(self, incident: str) -> list[dict[str, Any]]:
+        current = self._current[self.gen.reports.name]
+        return [orjson.loads(current[key].text) for key in self._by_incident.get(incident, ())]
+
+    def tag_keys(self, incident: str) -> dict[str, str]:
+        return dict(self._tags.get(incident, {}))
+
+    def appearance_keys(self, report_id: str) -> list[str]:
+        return sorted(self._appearances.get(report_id, ()))
+
+    def reports_naming(self, tokens: list[str]) -> list[str]:
+        found: set[str] = set()
+        for token in tokens:
+            found |= self._mentions.get(token, set())
+        return sorted(found)
+
+    # Bulk writes --------------------------------------------------------------------------
+
+    def flush(self, cursor: Cursor) -> None:
+        """Write every version emitted since the last flush; close written ones."""
+        db = self.gen.db
+        for table in self.gen.versioned():
+            # Close first: a key has one current row at a time (a unique index).
+            db.bulk_close(cursor, table.sql, self._closed[table.name])
+            self._closed[table.name] = []
+            columns = [
+                ("key", "TEXT"),
+                ("valid_from", "BIGINT"),
+                ("valid_to", "BIGINT"),
+                ("doc", "TEXT"),
+                *((c.name, c.type) for c in table.columns),
+            ]
+            pending = self._pending[table.name]
+            db.bulk_insert(
+                cursor,
+                table.sql,
+                columns,
+                [
+                    (r.key, r.valid_from, r.valid_to, r.full, *r.values)
+                    for r in pending
+                    if not r.dropped
+                ],
+            )
+            for row in pending:
+                row.full, row.written = None, True
+            self._pending[table.name] = []
+        db.bulk_insert(
+            cursor,
+            self.gen.times,
+            [("position", "BIGINT"), ("recorded_at", "TEXT"), ("seen_by", "TEXT")],
+            self._times,
+        )
+        self._times = []
+
+    def write_mentions(self, cursor: Cursor) -> None:
+        """The current mentions, once at the end: the incremental driver goes on from them."""
+        self.gen.db.bulk_insert(
+            cursor,
+            self.gen.mentions,
+            [("name", "TEXT"), ("report", "TEXT")],
+            [(token, report) for report, tokens in self._tokens.items() for token in tokens],
+        )

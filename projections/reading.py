@@ -1,0 +1,108 @@
+"""Reading a generation as of a position: names, actors, and entries merged at read time.
+
+A timeline entry is merged here, for the incidents a query returns, from the
+report versions valid at the asked position, with names resolved as they
+stood then. The merge rules are the same pure functions the fold uses
+(`projections/merge.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from domain.values import normalise_name
+from projections.database import Cursor
+from projections.generation import Generation
+from projections.merge import Resolver, merge_incident
+
+CHUNK = 500  # keys per IN (...) list
+
+
+def _chunks(keys: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(keys), CHUNK):
+        yield keys[start : start + CHUNK]
+
+
+class ReadView:
+    """What every view reads besides its own rows: actors, names, the clock."""
+
+    name = ""
+
+    def __init__(self, gen: Generation) -> None:
+        self.gen, self.db = gen, gen.db
+        self.actors, self.names = gen.actors, gen.names
+
+    def position_at(self, cursor: Cursor, moment: datetime) -> int:
+        return self.gen.position_at(cursor, moment)
+
+    def resolve_name(self, cursor: Cursor, name: str, as_of: int | None) -> str | None:
+        rows = self.names.fetch(cursor, as_of, ("actor",), "key = ?", (normalise_name(name),))
+        return rows[0]["actor"] if rows else None
+
+    def actor_tree(self, cursor: Cursor, as_of: int | None) -> dict[str, dict[str, Any]]:
+        return {row["key"]: row["doc"] for row in self.actors.select(cursor, as_of)}
+
+    # Read-time merging -------------------------------------------------------------------
+
+    def reports_of(
+        self, cursor: Cursor, as_of: int | None, incidents: list[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The report documents of these incidents, as they stood at `as_of`."""
+        found: dict[str, list[dict[str, Any]]] = {key: [] for key in incidents}
+        for chunk in _chunks(sorted(set(incidents))):
+            rows = self.gen.reports.fetch(
+                cursor,
+                as_of,
+                ("incident", "doc"),
+                f"incident IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            for row in rows:
+                found[row["incident"]].append(orjson.loads(row["doc"]))
+        return found
+
+    def resolver(
+        self, cursor: Cursor, as_of: int | None, reports: Iterable[dict[str, Any]]
+    ) -> Resolver:
+        """Resolution of every mention in `reports` as names stood at `as_of`."""
+        mentions = [m for r in reports for m in r["content"].get("actors", ())]
+        norms = sorted({normalise_name(m["name"]) for m in mentions})
+        owners: dict[str, str] = {}
+        for chunk in _chunks(norms):
+            rows = self.names.fetch(
+                cursor, as_of, ("key", "actor"), f"key IN ({', '.join('?' * len(chunk))})", chunk
+            )
+            owners.update({row["key"]: row["actor"] for row in rows})
+        ids = sorted({*owners.values(), *(m["actor_id"] for m in mentions if m.get("actor_id"))})
+        actors: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            rows = self.actors.fetch(
+                cursor, as_of, ("key", "doc"), f"key IN ({', '.join('?' * len(chunk))})", chunk
+            )
+            actors.update({row["key"]: orjson.loads(row["doc"]) for row in rows})
+
+        def resolve(name: str, explicit_id: str | None) -> dict[str, Any]:
+            norm = normalise_name(name)
+            actor = actors.get(explicit_id or owners.get(norm, ""))
+            if actor:
+                return {
+                    "key": actor["id"],
+                    "id": actor["id"],
+                    "name": actor["name"],
+                    "category": actor["category"],
+                }
+            return {"key": f"name:{norm}", "id": None, "name": None, "category": None}
+
+        return resolve
+
+    def merged(
+        self, cursor: Cursor, as_of: int | None, incidents: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The timeline entries of these incidents at `as_of` (absent ones left out)."""
+        reports = self.reports_of(cursor, as_of, incidents)
+        resolve = self.resolver(cursor, as_of, (r for docs in reports.values() for r in docs))
+        return {key: merge_incident(key, docs, resolve) for key, docs in reports.items() if docs}

@@ -153,11 +153,12 @@ def test_views_of_an_older_shape_are_rebuilt_from_the_log(settings, before):
         assert tracked_position(views) == last
         if before == "per-view tables":
             with views.transaction() as cursor:
+                legacy = "'tl_timeline_g1_incidents'"
                 cursor.execute(
-                    "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'tl_timeline_g1_incidents'"
+                    f"SELECT COUNT(*) AS n FROM sqlite_master WHERE name = {legacy}"
                     if views.dialect == "sqlite"
-                    else "SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = "
-                    "'tl_timeline_g1_incidents' AND schemaname = current_schema()"
+                    else f"SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = {legacy} "
+                    "AND schemaname = current_schema()"
                 )
                 assert cursor.fetchone()["n"] == 0
     finally:

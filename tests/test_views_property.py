@@ -1,11 +1,13 @@
-"""Views maintained incrementally equal a rebuild from scratch; `as_of` equals a replay.
+"""The incremental driver at any batch size equals the bulk driver; `as_of` equals a replay.
 
 Hypothesis generates streams of reports, corrections, retractions, actor
 registrations, aliases and parents. They go through the real application into
-a real SQLite file or PostgreSQL schema; the views are caught up in batches of
-random sizes, with injected failures mid-batch, and then compared with fresh
-rebuilds: the whole table contents (every row version) for the final state,
-and every view's answers for `as_of` at several positions.
+a real SQLite file or PostgreSQL schema; the views are caught up by the
+incremental driver in batches of random sizes, with injected failures
+mid-batch, and then compared with fresh bulk rebuilds (in pages of random
+sizes): the whole table contents (every row version) for the final state, and
+every view's answers for `as_of` at several positions against bulk replays
+up to there.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from hypothesis import strategies as st
 
 from domain.errors import DomainError
 from domain.values import Alias, ReportContent
+from projections.generation import Generation
+from projections.projector import Projector
 from projections.runner import VIEWS, apply_batch, build, create_meta, current_generation
 from service.settings import Settings
 from service.storage import open_application, open_views
@@ -162,8 +166,7 @@ def _run(timeline: Any, views: Any, ops: list[tuple[Any, ...]]) -> None:
             elif op[0] == "parent" and op[1] in actors and op[2] in actors:
                 timeline.set_parent(actors[op[1]], actors[op[2]])
             elif op[0] == "catch_up":
-                for name in VIEWS:
-                    apply_batch(timeline, views, name, batch=op[1])
+                apply_batch(timeline, views, batch=op[1])
             elif op[0] == "crash":
                 _crash_mid_batch(timeline, views, op[1])
 
@@ -174,35 +177,26 @@ class _Crash(Exception):
 
 def _crash_mid_batch(timeline: Any, views: Any, batch: int) -> None:
     """Fail on the last event of a batch: nothing of it may stick."""
-    for name, cls in VIEWS.items():
-        original = cls.apply
-        seen = {"n": 0}
+    original = Projector.apply
+    seen = {"n": 0}
 
-        def failing(
-            self: Any,
-            cursor: Any,
-            event: Any,
-            position: int,
-            _o: Any = original,
-            _s: dict[str, int] = seen,
-        ) -> None:
-            _s["n"] += 1
-            _o(self, cursor, event, position)
-            if _s["n"] == batch:
-                raise _Crash
+    def failing(self: Any, event: Any) -> None:
+        seen["n"] += 1
+        original(self, event)
+        if seen["n"] == batch:
+            raise _Crash
 
-        cls.apply = failing  # type: ignore[method-assign]
-        try:
-            with contextlib.suppress(_Crash):
-                apply_batch(timeline, views, name, batch=batch)
-        finally:
-            cls.apply = original  # type: ignore[method-assign]
+    Projector.apply = failing  # type: ignore[method-assign]
+    try:
+        with contextlib.suppress(_Crash):
+            apply_batch(timeline, views, batch=batch)
+    finally:
+        Projector.apply = original  # type: ignore[method-assign]
 
 
 def _catch_up(timeline: Any, views: Any) -> None:
-    for name in VIEWS:
-        while apply_batch(timeline, views, name, batch=50)[0]:
-            pass
+    while apply_batch(timeline, views, batch=50)[0]:
+        pass
 
 
 def _answers(view: Any, cursor: Any, as_of: int | None) -> dict[str, Any]:
@@ -292,30 +286,34 @@ def _paged(page: Any) -> list[dict[str, Any]]:
             return found
 
 
-def _check(timeline: Any, views: Any) -> None:
+def _views(views: Any, generation: int) -> dict[str, Any]:
+    return {name: cls(Generation(views, generation)) for name, cls in VIEWS.items()}
+
+
+def _check(timeline: Any, views: Any, page: int) -> None:
     _catch_up(timeline, views)
     head = timeline.max_position()
     event(f"log of {head // 10 * 10}+ events")
-    for name, cls in VIEWS.items():
+    with views.transaction() as cursor:
+        serving = Generation(views, current_generation(views, cursor))
+        incremental = serving.dump(cursor)
+        assert serving.tracked(cursor) == head
+    rebuilt = Generation(views, build(timeline, views, page=page))
+    with views.transaction() as cursor:
+        assert rebuilt.dump(cursor) == incremental, "incremental != bulk rebuild"
+    # As of a few positions: every view's answers equal a bulk replay up to there.
+    for position in sorted(p for p in {1, head // 3, head // 2, head - 1} if 0 < p < head):
+        replayed = Generation(views, build(timeline, views, stop=position, page=page))
         with views.transaction() as cursor:
-            serving = cls(views, current_generation(views, cursor, name))
-            incremental = serving.dump(cursor)
-            assert serving.tracked(cursor) == head
-        rebuilt_generation = build(timeline, views, name)
-        with views.transaction() as cursor:
-            rebuilt = cls(views, rebuilt_generation)
-            assert rebuilt.dump(cursor) == incremental, f"{name}: incremental != rebuild"
-        # As of a few positions: the full view's answers equal a replay up to there.
-        for position in sorted(p for p in {1, head // 3, head // 2, head - 1} if 0 < p < head):
-            replay_generation = build(timeline, views, name, stop=position)
-            with views.transaction() as cursor:
-                replayed = cls(views, replay_generation)
-                assert replayed.tracked(cursor) <= position  # positions may have gaps
-                assert _answers(serving, cursor, position) == _answers(replayed, cursor, None), (
-                    f"{name}: as_of {position} differs from a replay"
-                )
-            with views.transaction(write=True) as cursor:
-                replayed.drop_tables(cursor)
+            assert replayed.tracked(cursor) <= position  # positions may have gaps
+            now = _views(views, serving.number)
+            then = _views(views, replayed.number)
+            for name in VIEWS:
+                assert _answers(now[name], cursor, position) == _answers(
+                    then[name], cursor, None
+                ), f"{name}: as_of {position} differs from a replay"
+        with views.transaction(write=True) as cursor:
+            replayed.drop(cursor)
 
 
 PROPERTY = settings(
@@ -327,22 +325,22 @@ PROPERTY = settings(
 
 
 @PROPERTY
-@given(ops=operations)
-def test_sqlite_incremental_equals_rebuild_and_as_of_equals_replay(tmp_path_factory, ops):
+@given(ops=operations, page=st.sampled_from([1, 3, 10_000]))
+def test_sqlite_incremental_equals_rebuild_and_as_of_equals_replay(tmp_path_factory, ops, page):
     folder = tmp_path_factory.mktemp("property")
     store = Settings(database_url=f"sqlite:///{folder}/timeline.sqlite3")
     timeline, views = open_application(store), open_views(store)
     try:
         _run(timeline, views, ops)
-        _check(timeline, views)
+        _check(timeline, views, page)
     finally:
         views.close()
         timeline.close()
 
 
 @settings(PROPERTY, max_examples=6)
-@given(ops=operations)
-def test_postgres_incremental_equals_rebuild_and_as_of_equals_replay(ops):
+@given(ops=operations, page=st.sampled_from([1, 3, 10_000]))
+def test_postgres_incremental_equals_rebuild_and_as_of_equals_replay(ops, page):
     require_postgres()
     schema = f"prop_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
@@ -351,7 +349,7 @@ def test_postgres_incremental_equals_rebuild_and_as_of_equals_replay(ops):
     timeline, views = open_application(store), open_views(store)
     try:
         _run(timeline, views, ops)
-        _check(timeline, views)
+        _check(timeline, views, page)
     finally:
         views.close()
         timeline.close()
@@ -364,7 +362,7 @@ def test_meta_tables_are_created_once(sqlite_settings):
     try:
         create_meta(views)  # idempotent
         with views.transaction() as cursor:
-            assert {current_generation(views, cursor, name) for name in VIEWS} == {1}
+            assert current_generation(views, cursor) == 1
     finally:
         views.close()
 

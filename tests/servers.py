@@ -113,6 +113,9 @@ class Collector:
         self.headers: dict[str, str] = {}
         self.messages: list[dict[str, Any]] = []
         self.ids: list[int] = []
+        # The positions (after, id] each message covers: changes are coalesced,
+        # so one message can stand for several positions.
+        self.ranges: list[tuple[int, int]] = []
         self.events: list[str] = []
         self._stop = threading.Event()
         self._changed = threading.Condition()
@@ -152,14 +155,23 @@ class Collector:
                         if event.event == "change":
                             self.ids.append(int(event.id))
                             self.messages.append(orjson.loads(event.data))
+                            self.ranges.append((self.messages[-1]["after"], int(event.id)))
                         self._changed.notify_all()
         except BaseException as error:  # reported by the test
             self.error = error
 
+    def covers(self, position: int) -> bool:
+        return any(after < position <= upto for after, upto in self.ranges)
+
+    def covered(self) -> list[int]:
+        """Every position the messages received cover, in order (a repeat shows twice)."""
+        return [p for after, upto in self.ranges for p in range(after + 1, upto + 1)]
+
     def wait_for(self, positions: set[int], timeout: float = 20) -> bool:
+        """Until messages covering every one of `positions` have come."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while not positions <= set(self.ids):
+            while not all(self.covers(p) for p in positions):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False

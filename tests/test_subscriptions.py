@@ -56,7 +56,10 @@ def test_updates_arrive_and_resume_without_gap_or_duplicate_across_restart(tmp_p
         later = file(server.url, [report(day) for day in range(8, 10)])
         assert resumed.wait_for(set(later)), (resumed.ids, resumed.error)
         resumed.stop()
-    assert resumed.ids == sorted(set(missed + later))  # nothing twice, nothing missing
+    # Nothing twice, nothing missing: the messages cover each position after the resume once.
+    assert resumed.covered() == list(range(last_seen + 1, max(later) + 1))
+    keys = [c["key"] for m in resumed.messages for c in m["changes"]]
+    assert len(keys) == len(set(keys)) == len(missed + later)
     assert all(m["changes"][0]["table"] == "incidents" for m in resumed.messages)
 
 
@@ -76,7 +79,8 @@ def test_filter_by_country_and_by_actor_name(tmp_path):
         time.sleep(0.5)
         jordan.stop()
         by_actor.stop()
-    assert jordan.ids == [positions[1]]
+    assert [c["doc"]["countries"] for m in jordan.messages for c in m["changes"]] == [["JO"]]
+    assert jordan.covers(positions[1])
     assert all("JO" in c["doc"]["countries"] for m in jordan.messages for c in m["changes"])
 
 
@@ -98,7 +102,10 @@ def test_a_stuck_subscriber_does_not_delay_another(tmp_path):
         assert reader.wait_for(set(filed), timeout=60), (len(reader.ids), reader.events[-3:])
         elapsed = time.monotonic() - started
         reader.stop()
-        assert reader.ids == sorted(filed)
+        covered = reader.covered()
+        assert len(covered) == len(set(covered)) and set(filed) <= set(covered)
+        keys = [c["key"] for m in reader.messages for c in m["changes"]]
+        assert len(keys) == len(set(keys)) == len(filed)
         assert elapsed < 60
         # The stuck one was dropped (told so, if it ever reads): its stream ends short.
         stuck.settimeout(5)
@@ -121,10 +128,14 @@ def test_websocket_gets_the_same_messages(tmp_path):
     with running(server):
         positions = file(server.url, [report(1), report(2)])
         with ws_connect(f"ws://127.0.0.1:{server.port}/ws/timeline?after=0") as ws:
-            frames = [json.loads(ws.recv(timeout=10)) for _ in positions]
+            frames = [json.loads(ws.recv(timeout=10))]
+            while frames[-1]["id"] < positions[-1]:
+                frames.append(json.loads(ws.recv(timeout=10)))
             more = file(server.url, [report(3)])
             frames.append(json.loads(ws.recv(timeout=10)))
-    assert [f["id"] for f in frames] == positions + more
+    covered = [p for f in frames for p in range(f["data"]["after"] + 1, f["id"] + 1)]
+    assert covered == list(range(1, more[0] + 1))
+    assert len([c for f in frames for c in f["data"]["changes"]]) == 3
     assert all(f["event"] == "change" and f["data"]["view"] == "timeline" for f in frames)
 
 
@@ -140,7 +151,7 @@ def test_cli_subscribe_prints_updates(tmp_path):
                 "--after",
                 "0",
                 "--count",
-                "2",
+                "1",
                 "--api",
                 server.url,
             ],
@@ -149,7 +160,9 @@ def test_cli_subscribe_prints_updates(tmp_path):
             check=True,
         )
     lines = [json.loads(line) for line in printed.stdout.splitlines()]
-    assert [line["position"] for line in lines] == positions
+    # Filed together, the two reports come coalesced in one message.
+    assert [(line["after"], line["position"]) for line in lines] == [(0, positions[-1])]
+    assert len(lines[0]["changes"]) == 2
 
 
 def test_server_shutdown_ends_streams_cleanly(tmp_path):
@@ -231,6 +244,33 @@ def test_postgres_runner_failover_delivers_every_update_exactly_once(postgres_sc
             for subscriber in subscribers:
                 subscriber.stop()
     everything = sorted(filed + after_kill)
-    for subscriber in subscribers:
-        assert subscriber.ids == everything  # each update exactly once, in order
+    for subscriber in subscribers:  # each position exactly once, in order
+        covered = subscriber.covered()
+        assert covered == sorted(covered) and len(covered) == len(set(covered))
+        assert set(everything) <= set(covered)
     assert takeover < 15
+
+
+def test_an_entry_that_leaves_the_filter_is_withdrawn(tmp_path):
+    server = Process(["serve"], sqlite_env(tmp_path), free_port())
+    with running(server):
+        iraq = Collector(server.url, after=0, country="IQ").start()
+        (filed,) = file(server.url, [report(1, "IQ", key="moves-to-syria")])
+        assert iraq.wait_for({filed})
+        report_id = httpx.get(f"{server.url}/events?after=0").text.splitlines()[0]
+        report_id = json.loads(report_id)["originator_id"]
+        corrected = httpx.post(
+            f"{server.url}/reports/{report_id}/corrections",
+            json={
+                "changes": {"places": [{"name": "Deir ez-Zor", "country": "SY"}]},
+                "reason": "it was in Syria",
+                "corrected_by": "AFP desk",
+            },
+            headers=auth(server.url),
+        )
+        assert corrected.status_code == 201, corrected.text
+        assert iraq.wait_for({corrected.json()["position"]})
+        iraq.stop()
+    ops = [(c["op"], c.get("left_filter", False)) for m in iraq.messages for c in m["changes"]]
+    assert ops == [("upsert", False), ("remove", True)]
+    assert iraq.messages[-1]["changes"][0]["doc"]["countries"] == ["SY"]

@@ -28,6 +28,8 @@ from bench.stats import percentiles
 _LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 _CHUNKED = re.compile(rb"\r\ntransfer-encoding:\s*chunked", re.IGNORECASE)
 _SSE_ID = re.compile(rb"(?m)^id: ?(\d+)\r?$")
+# A change message covers the positions (after, id]: changes are coalesced.
+_SSE_AFTER = re.compile(rb'^data: \{"view":"[a-z_]+","position":\d+,"after":(\d+)', re.M)
 _SSE_EVENT = re.compile(rb"(?m)^event: ?(overflow|end)\r?$")
 
 
@@ -228,7 +230,8 @@ async def live(args: argparse.Namespace) -> dict[str, Any]:
     ]
     primed = await _prime(host, port, args.key, reports) if args.prime else 0
 
-    # Subscribers: raw SSE streams; only the `id:` lines are looked at.
+    # Subscribers: raw SSE streams; only the `id:` lines and each message's
+    # `after` are looked at.
     received: list[dict[int, float]] = [{} for _ in range(args.subscribers)]
     ended: list[str | None] = [None] * args.subscribers
     connected = asyncio.Event()
@@ -262,8 +265,14 @@ async def live(args: argparse.Namespace) -> dict[str, Any]:
                 data = carry + chunk
                 cut = data.rfind(b"\n") + 1
                 complete, carry = data[:cut], data[cut:]
-                for found in _SSE_ID.finditer(complete):
-                    seen.setdefault(int(found.group(1)), now)
+                for block in complete.split(b"\n\n"):
+                    found, after = _SSE_ID.search(block), _SSE_AFTER.search(block)
+                    if found is None:
+                        continue
+                    upto = int(found.group(1))
+                    start = int(after.group(1)) + 1 if after else upto
+                    for position in range(start, upto + 1):
+                        seen.setdefault(position, now)
                 event = _SSE_EVENT.search(complete)
                 if event:
                     ended[index] = event.group(1).decode()

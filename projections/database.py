@@ -54,8 +54,12 @@ class ViewDatabase:
 
     def bulk_close(self, cursor: Cursor, table: str, closes: list[tuple[int, str, int]]) -> None:
         """End row versions: (valid_to, key, valid_from) each."""
+        # `valid_to IS NULL`: the row is current, so the partial unique index on
+        # current keys finds it (the other indexes are built after a rebuild).
         cursor.executemany(
-            f"UPDATE {table} SET valid_to = ? WHERE key = ? AND valid_from = ?", closes
+            f"UPDATE {table} SET valid_to = ? WHERE key = ? AND valid_from = ? "
+            "AND valid_to IS NULL",
+            closes,
         )
 
     def lock_row(self, cursor: Cursor, view: str) -> None:
@@ -225,7 +229,7 @@ class PostgresViews(ViewDatabase):
         cursor.execute(
             f"UPDATE {table} AS t SET valid_to = v.valid_to "
             "FROM unnest(?::bigint[], ?::text[], ?::bigint[]) AS v(valid_to, key, valid_from) "
-            "WHERE t.key = v.key AND t.valid_from = v.valid_from",
+            "WHERE t.key = v.key AND t.valid_from = v.valid_from AND t.valid_to IS NULL",
             (ends, keys, starts),
         )
 

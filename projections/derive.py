@@ -57,7 +57,7 @@ def attack(entry: dict[str, Any]) -> dict[str, Any] | None:
         "targets": keys({"target", "affected"}),
         "claimants": keys({"claimant"}) or keys({"perpetrator"}),
         "level": entry["level"],
-        "reports": len(entry["sources"]),
+        "reports": entry["source_count"],
     }
 
 

@@ -54,11 +54,17 @@ def week_of(day: str) -> str:
     return (parsed - timedelta(days=parsed.weekday())).isoformat()
 
 
-def _bounds(when: dict[str, Any], widen: bool) -> tuple[date, date]:
-    earliest, latest = date.fromisoformat(when["earliest"]), date.fromisoformat(when["latest"])
+SLACK = timedelta(days=APPROXIMATE_SLACK_DAYS)
+
+
+def _bounds(when: dict[str, Any], widen: bool) -> tuple[str, str]:
+    """A source's interval as ISO days (fixed width, so text order is day order)."""
+    earliest, latest = when["earliest"], when["latest"]
     if widen and (when.get("approximate") or when.get("uncertain")):
-        slack = timedelta(days=APPROXIMATE_SLACK_DAYS)
-        return earliest - slack, latest + slack
+        return (
+            (date.fromisoformat(earliest) - SLACK).isoformat(),
+            (date.fromisoformat(latest) + SLACK).isoformat(),
+        )
     return earliest, latest
 
 
@@ -69,25 +75,26 @@ def merge_when(reports: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str,
     agree (the largest group sharing a common day; on a tie, the later one) and
     the others are listed as disagreeing.
     """
+    every = [_bounds(r["content"]["when"], widen=False) for r in reports]
     wide = [_bounds(r["content"]["when"], widen=True) for r in reports]
     best: list[int] = []
-    for start, _ in sorted(wide):
+    if max(first for first, _ in wide) <= min(last for _, last in wide):
+        best = list(range(len(wide)))  # one day they all allow: every start's group is all
+    for start, _ in [] if best else sorted(wide):
         group = [i for i, (first, last) in enumerate(wide) if first <= start <= last]
         if len(group) >= len(best):
             best = group
-    strict = [_bounds(reports[i]["content"]["when"], widen=False) for i in best]
-    low, high = max(e for e, _ in strict), min(last for _, last in strict)
+    low, high = max(every[i][0] for i in best), min(every[i][1] for i in best)
     if low > high:  # they agree only thanks to the slack: keep the slack's window
         low = max(wide[i][0] for i in best)
         high = min(wide[i][1] for i in best)
-    every = [_bounds(r["content"]["when"], widen=False) for r in reports]
     merged = {
-        "earliest": low.isoformat(),
-        "latest": high.isoformat(),
+        "earliest": low,
+        "latest": high,
         "agreed": len(best) == len(reports),
         "envelope": {
-            "earliest": min(e for e, _ in every).isoformat(),
-            "latest": max(last for _, last in every).isoformat(),
+            "earliest": min(e for e, _ in every),
+            "latest": max(last for _, last in every),
         },
     }
     if merged["agreed"]:
@@ -176,9 +183,12 @@ def merge_actors(reports: list[dict[str, Any]], resolve: Resolver) -> list[dict[
     return sorted(found.values(), key=lambda a: (a["name"].casefold(), a["actor_id"] or ""))
 
 
-def escalation_level(
-    kinds: set[str], counts: list[dict[str, Any]], actors: list[dict[str, Any]]
-) -> int:
+HARM = ("killed", "wounded", "casualties")
+
+
+def escalation_level(kinds: set[str], harmed: bool, actors: list[dict[str, Any]]) -> int:
+    """The ladder's rung; `harmed`: some source reports a killed, wounded or
+    casualties count above zero."""
     if not kinds & {"attack", "strike", "casualties"}:
         return 0
     if "strike" in kinds:
@@ -187,10 +197,7 @@ def escalation_level(
             return 4
         if "state_backed" in target_categories:
             return 3
-    harmed = "casualties" in kinds or any(
-        c["counted"] in ("killed", "wounded", "casualties") and c["high"] > 0 for c in counts
-    )
-    return 2 if harmed else 1
+    return 2 if harmed or "casualties" in kinds else 1
 
 
 def _source(report: dict[str, Any]) -> dict[str, Any]:
@@ -213,12 +220,59 @@ def _source(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def incident_core(key: str, reports: Iterable[dict[str, Any]], resolve: Resolver) -> dict[str, Any]:
+    """What an incident is sorted, filtered and counted by: when, kinds, actors,
+    countries, level, status, responses and whether its sources disagree.
+
+    The fold computes this for every report event; `merge_incident` builds the
+    whole entry on it, so that the two never differ.
+    """
+    reports = sorted(reports, key=lambda r: r["filed_position"])
+    active = [r for r in reports if not r["retracted"]]
+    basis = active or reports  # an all-retracted incident still shows where it was
+    when, disagreement = merge_when(basis)
+    kinds = {r["content"]["kind"] for r in active}
+    actors = merge_actors(active, resolve)
+    places: list[dict[str, Any]] = []
+    for report in active:
+        for place in report["content"].get("places", ()):
+            item = {"name": place["name"], "country": place.get("country")}
+            if item not in places:
+                places.append(item)
+    harmed = any(
+        c["counted"] in HARM and c["value"] > 0
+        for r in active
+        for c in r["content"].get("counts", ())
+    )
+    level = escalation_level(kinds, harmed, actors) if active else None
+    return {
+        "incident": key,
+        "status": "active" if active else "retracted",
+        "kind": next((k for k in KIND_PRIORITY if k in kinds), None),
+        "kinds": sorted(kinds),
+        "when": when,
+        "week": week_of(when["earliest"]),
+        "level": level,
+        "level_name": LEVELS[level] if level is not None else None,
+        "actors": actors,
+        "places": places,
+        "countries": sorted({p["country"] for p in places if p["country"]}),
+        "responds_to": sorted(
+            {r["content"]["responds_to"] for r in active if r["content"].get("responds_to")}
+        ),
+        "source_count": len(active),
+        "contradictions": [disagreement] if disagreement and active else [],
+        "_reports": reports,
+        "_active": active,
+    }
+
+
 def merge_incident(
     key: str, reports: Iterable[dict[str, Any]], resolve: Resolver
 ) -> dict[str, Any]:
     """One timeline entry from every report filed under incident `key`."""
-    reports = sorted(reports, key=lambda r: r["filed_position"])
-    active = [r for r in reports if not r["retracted"]]
+    core = incident_core(key, reports, resolve)
+    reports, active = core.pop("_reports"), core.pop("_active")
     retracted = [
         {
             "report": r["id"],
@@ -233,38 +287,25 @@ def merge_incident(
     corrections = [
         {"report": r["id"], **correction} for r in reports for correction in r["corrections"]
     ]
-    basis = active or reports  # an all-retracted incident still shows where it was
-    when, disagreement = merge_when(basis)
-    kinds = {r["content"]["kind"] for r in active}
-    counts = merge_counts(active)
-    actors = merge_actors(active, resolve)
-    places: list[dict[str, Any]] = []
-    for report in active:
-        for place in report["content"].get("places", ()):
-            item = {"name": place["name"], "country": place.get("country")}
-            if item not in places:
-                places.append(item)
-    level = escalation_level(kinds, counts, actors) if active else None
+    del core["source_count"]
     return {
         "incident": key,
-        "status": "active" if active else "retracted",
-        "kind": next((k for k in KIND_PRIORITY if k in kinds), None),
-        "kinds": sorted(kinds),
-        "when": when,
-        "week": week_of(when["earliest"]),
-        "level": level,
-        "level_name": LEVELS[level] if level is not None else None,
-        "actors": actors,
-        "counts": counts,
-        "places": places,
-        "countries": sorted({p["country"] for p in places if p["country"]}),
-        "responds_to": sorted(
-            {r["content"]["responds_to"] for r in active if r["content"].get("responds_to")}
-        ),
+        "status": core["status"],
+        "kind": core["kind"],
+        "kinds": core["kinds"],
+        "when": core["when"],
+        "week": core["week"],
+        "level": core["level"],
+        "level_name": core["level_name"],
+        "actors": core["actors"],
+        "counts": merge_counts(active),
+        "places": core["places"],
+        "countries": core["countries"],
+        "responds_to": core["responds_to"],
         "sources": [_source(r) for r in active],
         "corrections": corrections,
         "retracted": retracted,
-        "contradictions": [disagreement] if disagreement and active else [],
+        "contradictions": core["contradictions"],
     }
 
 

@@ -27,7 +27,7 @@ from projections import derive, fold
 from projections.database import Cursor
 from projections.generation import Generation, utc_text
 from projections.log_reader import LoggedEvent
-from projections.merge import incident_of, merge_incident
+from projections.merge import incident_core, incident_of
 from projections.versioned import VersionedTable
 
 
@@ -80,7 +80,7 @@ class Projector:
                 rows.remove(gen.tags, key, position)
             rows.remove(gen.attacks, incident, position)
             return
-        entry = merge_incident(incident, reports, self.resolve)
+        entry = incident_core(incident, reports, self.resolve)
         doc, values = derive.incident_row(entry)
         rows.put(gen.incidents, incident, doc, position, values)
         wanted = derive.incident_tags(entry)
@@ -246,7 +246,17 @@ class SqlRows:
 class _Row:
     """A current row in memory; `written` once it is in the database."""
 
-    __slots__ = ("dropped", "full", "key", "text", "valid_from", "valid_to", "values", "written")
+    __slots__ = (
+        "doc",
+        "dropped",
+        "full",
+        "key",
+        "text",
+        "valid_from",
+        "valid_to",
+        "values",
+        "written",
+    )
 
     def __init__(
         self, key: str, valid_from: int, text: str, full: str, values: tuple[Any, ...]
@@ -256,6 +266,7 @@ class _Row:
         self.full: str | None = full  # its doc, until it is written
         self.valid_to: int | None = None
         self.written = self.dropped = False
+        self.doc: Any = None  # reports' and actors': the fold reads them again
 
 
 def _digest(text: str) -> str:
@@ -266,9 +277,9 @@ def _digest(text: str) -> str:
 class MemoryRows:
     """Every current row of a fresh generation in memory; new versions written in bulk.
 
-    Reports and actors keep their documents (the fold reads them again); other
-    rows keep only a digest of theirs, to tell an unchanged row from a new
-    version.
+    Reports and actors keep their documents (the fold reads them again, and
+    never changes one in place); other rows keep only a digest of theirs, to
+    tell an unchanged row from a new version.
     """
 
     def __init__(self, gen: Generation) -> None:
@@ -307,11 +318,14 @@ class MemoryRows:
         if row is not None and row.valid_from == position:
             # Replaced within the same event: no one can have seen the old one.
             row.text, row.full, row.values = kept, text, tuple(values)
+            row.doc = doc if table.name in self._kept else None
             self._index(table, row)
             return True
         if row is not None:
             self._close(table, row, position)
         fresh = _Row(key, position, kept, text, tuple(values))
+        if table.name in self._kept:
+            fresh.doc = doc
         self._pending[table.name].append(fresh)
         current[key] = fresh
         self._index(table, fresh)
@@ -367,7 +381,7 @@ class MemoryRows:
 
     def _doc(self, table: VersionedTable, key: str) -> dict[str, Any] | None:
         row = self._current[table.name].get(key)
-        return orjson.loads(row.text) if row else None
+        return row.doc if row else None
 
     def report(self, report_id: str) -> dict[str, Any] | None:
         return self._doc(self.gen.reports, report_id)
@@ -381,7 +395,7 @@ class MemoryRows:
 
     def reports_in(self, incident: str) -> list[dict[str, Any]]:
         current = self._current[self.gen.reports.name]
-        return [orjson.loads(current[key].text) for key in self._by_incident.get(incident, ())]
+        return [current[key].doc for key in self._by_incident.get(incident, ())]
 
     def tag_keys(self, incident: str) -> dict[str, str]:
         return dict(self._tags.get(incident, {}))

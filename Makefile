@@ -4,7 +4,7 @@
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: serve test bench lint format clean
+.PHONY: serve test bench bench-scale lint format clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,6 +24,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
 	$(VENV)/bin/python -m bench
+
+# The read side at scale: rebuild and queries over a 1,000,000-event log, then
+# the same at 100,000 for the 1M/100k ratios (bench/RESULTS.md).
+bench-scale: $(STAMP)
+	command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
+	$(VENV)/bin/python -m bench --scenarios rebuild,queries --events 1000000
+	$(VENV)/bin/python -m bench --scenarios rebuild,queries --events 100000
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -48,12 +48,12 @@ class ActorHistoryView(ReadView):
 
         `next` is the cursor of the following page (None on the last one).
         """
-        found = self.actors.fetch(cursor, as_of, ("doc",), "key = ?", (actor_id,))
+        found = self.actors.fetch(cursor, as_of, ("doc",), "key = %s", (actor_id,))
         if not found:
             return None
         actor = orjson.loads(found[0]["doc"])
         members = within(cursor, self.actors, as_of, actor_id) if rollup else {actor_id}
-        marks = ", ".join("?" * len(members))
+        marks = ", ".join(["%s"] * len(members))
         where, params = f"actor IN ({marks})", sorted(members)
         summary, count = self._summary(cursor, as_of, where, params)
         if after:

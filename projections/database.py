@@ -2,16 +2,20 @@
 
 View tables are ours; the event log stays eventsourcing's. Views sit in a
 separate SQLite file so that projecting never holds the write lock that ingest
-needs. SQL is written once with `?` placeholders and always bound parameters;
-the PostgreSQL side swaps them for `%s`.
+needs. SQL is written once in psycopg's parameter style (`%s` for a bound
+parameter, `%%` for a literal percent sign) and always binds its parameters;
+PostgreSQL takes it as it is, so its operators (jsonb `?`, `?|`) mean what
+they say, and the SQLite side maps the two to `?` and `%`.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -49,7 +53,7 @@ class ViewDatabase:
     ) -> None:
         """Insert many rows; `columns` are (name, SQL type) pairs."""
         names = ", ".join(name for name, _ in columns)
-        marks = ", ".join("?" * len(columns))
+        marks = ", ".join(["%s"] * len(columns))
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
     def bulk_close(self, cursor: Cursor, table: str, closes: list[tuple[int, str, int]]) -> None:
@@ -57,7 +61,7 @@ class ViewDatabase:
         # `valid_to IS NULL`: the row is current, so the partial unique index on
         # current keys finds it (the other indexes are built after a rebuild).
         cursor.executemany(
-            f"UPDATE {table} SET valid_to = ? WHERE key = ? AND valid_from = ? "
+            f"UPDATE {table} SET valid_to = %s WHERE key = %s AND valid_from = %s "
             "AND valid_to IS NULL",
             closes,
         )
@@ -109,7 +113,7 @@ class SQLiteViews(ViewDatabase):
         conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         cursor = conn.cursor()
         try:
-            yield cursor
+            yield _SqliteCursor(cursor)
         except BaseException:
             conn.rollback()
             raise
@@ -126,8 +130,33 @@ class SQLiteViews(ViewDatabase):
         self._local = threading.local()
 
 
+@lru_cache(maxsize=4096)
+def _qmark(sql: str) -> str:
+    """psycopg's parameter style as sqlite3's: `%s` is `?` and `%%` is `%`."""
+    return re.sub(r"%[s%]", lambda m: "?" if m.group() == "%s" else "%", sql)
+
+
+class _SqliteCursor:
+    """sqlite3 taking SQL in psycopg's parameter style."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(_qmark(sql), params)
+
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:
+        return self._cursor.executemany(_qmark(sql), params)
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+
 class _PgCursor:
-    """psycopg speaking `?` placeholders, a fresh cursor per statement.
+    """psycopg with a fresh cursor per statement.
 
     In pipeline mode a cursor keeps the results of every statement sent through
     it, so a read must have a cursor of its own to fetch its own rows.
@@ -139,11 +168,11 @@ class _PgCursor:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         self._cursor = self._conn.cursor()
-        return self._cursor.execute(sql.replace("?", "%s"), params)
+        return self._cursor.execute(sql, params)
 
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:
         self._cursor = self._conn.cursor()
-        return self._cursor.executemany(sql.replace("?", "%s"), params)
+        return self._cursor.executemany(sql, params)
 
     def fetchall(self) -> list[Any]:
         return self._cursor.fetchall()
@@ -228,14 +257,14 @@ class PostgresViews(ViewDatabase):
         ends, keys, starts = (list(column) for column in zip(*closes, strict=True))
         cursor.execute(
             f"UPDATE {table} AS t SET valid_to = v.valid_to "
-            "FROM unnest(?::bigint[], ?::text[], ?::bigint[]) AS v(valid_to, key, valid_from) "
+            "FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) AS v(valid_to, key, valid_from) "
             "WHERE t.key = v.key AND t.valid_from = v.valid_from AND t.valid_to IS NULL",
             (ends, keys, starts),
         )
 
     def lock_row(self, cursor: Cursor, view: str) -> None:
         cursor.execute(
-            f"SELECT generation FROM {self.table('tl_generations')} WHERE view = ? FOR UPDATE",
+            f"SELECT generation FROM {self.table('tl_generations')} WHERE view = %s FOR UPDATE",
             (view,),
         )
 
@@ -244,7 +273,7 @@ class PostgresViews(ViewDatabase):
         return f"timeline_views_{self.schema}"[:63]
 
     def announce(self, cursor: Cursor, view: str, position: int) -> None:
-        cursor.execute("SELECT pg_notify(?, ?)", (self.channel, f"{view}:{position}"))
+        cursor.execute("SELECT pg_notify(%s, %s)", (self.channel, f"{view}:{position}"))
 
     def listen(self, stopping: Any, on_connect: Any) -> Iterator[tuple[str, int]]:
         """(view, position) for every announcement, until `stopping` is set.

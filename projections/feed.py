@@ -35,7 +35,7 @@ WAS = "_was"  # a change's doc at the start of its range, to tell who it left
 def _changed(table: VersionedTable, cursor: Cursor, column: str, after: int, upto: int) -> set[str]:
     cursor.execute(
         f"SELECT DISTINCT {column} AS k FROM {table.sql} "
-        "WHERE (valid_from > ? AND valid_from <= ?) OR (valid_to > ? AND valid_to <= ?)",
+        "WHERE (valid_from > %s AND valid_from <= %s) OR (valid_to > %s AND valid_to <= %s)",
         (after, upto, after, upto),
     )
     return {row["k"] for row in cursor.fetchall()}
@@ -46,7 +46,7 @@ def _docs(table: VersionedTable, cursor: Cursor, as_of: int, keys: list[str]) ->
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         rows = table.fetch(
-            cursor, as_of, ("key", "doc"), f"key IN ({', '.join('?' * len(chunk))})", chunk
+            cursor, as_of, ("key", "doc"), f"key IN ({', '.join(['%s'] * len(chunk))})", chunk
         )
         found.update({row["key"]: orjson.loads(row["doc"]) for row in rows})
     return found
@@ -54,7 +54,7 @@ def _docs(table: VersionedTable, cursor: Cursor, as_of: int, keys: list[str]) ->
 
 def _last_stood(table: VersionedTable, cursor: Cursor, key: str, upto: int) -> Any:
     cursor.execute(
-        f"SELECT doc FROM {table.sql} WHERE key = ? AND valid_from <= ? "
+        f"SELECT doc FROM {table.sql} WHERE key = %s AND valid_from <= %s "
         "ORDER BY valid_from DESC LIMIT 1",
         (key, upto),
     )

@@ -154,7 +154,7 @@ class Generation:
     def tracked(self, cursor: Cursor) -> int:
         cursor.execute(
             f"SELECT position FROM {self.db.table('tl_tracking')} "
-            "WHERE view = ? AND generation = ?",
+            "WHERE view = %s AND generation = %s",
             (NAME, self.number),
         )
         row = cursor.fetchone()
@@ -162,8 +162,8 @@ class Generation:
 
     def track(self, cursor: Cursor, position: int) -> None:
         cursor.execute(
-            f"UPDATE {self.db.table('tl_tracking')} SET position = ? "
-            "WHERE view = ? AND generation = ? AND position < ?",
+            f"UPDATE {self.db.table('tl_tracking')} SET position = %s "
+            "WHERE view = %s AND generation = %s AND position < %s",
             (position, NAME, self.number, position),
         )
 
@@ -178,7 +178,7 @@ class Generation:
         """The last position such that it, and every position before it, was recorded
         at or before `moment`."""
         cursor.execute(
-            f"SELECT MAX(position) AS position FROM {self.times} WHERE seen_by <= ?",
+            f"SELECT MAX(position) AS position FROM {self.times} WHERE seen_by <= %s",
             (utc_text(moment),),
         )
         row = cursor.fetchone()

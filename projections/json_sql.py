@@ -27,7 +27,7 @@ class JsonSql:
     def any_key_in(self, column: str, keys: Sequence[str]) -> tuple[str, list[str]]:
         """An object of the array in a Derived JSON column has a `key` among `keys`:
         the condition and its parameters."""
-        marks = ", ".join("?" * len(keys))
+        marks = ", ".join(["%s"] * len(keys))
         if self.dialect == "sqlite":
             # On the small derived array this beats text searches (instr per key):
             # 1.5 ms against 2.7 ms for 841 attacks and 17 keys.

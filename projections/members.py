@@ -46,7 +46,7 @@ def names(
         cursor,
         as_of,
         ("key", f"{JsonSql(actors.db.dialect).text('doc', 'name')} AS name"),
-        f"key IN ({', '.join('?' * len(keys))})",
+        f"key IN ({', '.join(['%s'] * len(keys))})",
         sorted(keys),
     )
     return {row["key"]: row["name"] for row in rows}

@@ -37,5 +37,5 @@ def decode_cursor(cursor: str, size: int = 3) -> tuple[str, ...]:
 def after_key(columns: Sequence[str], cursor: str) -> tuple[str, list[Any]]:
     """The predicate (and parameters) for rows sorting after the cursor's key."""
     key = decode_cursor(cursor, len(columns))
-    marks = ", ".join("?" * len(columns))
+    marks = ", ".join(["%s"] * len(columns))
     return f"({', '.join(columns)}) > ({marks})", list(key)

@@ -186,7 +186,7 @@ class SqlRows:
         return table.remove(self.cursor, key, position)
 
     def _doc(self, table: VersionedTable, key: str) -> dict[str, Any] | None:
-        rows = table.fetch(self.cursor, None, ("doc",), "key = ?", (key,))
+        rows = table.fetch(self.cursor, None, ("doc",), "key = %s", (key,))
         return orjson.loads(rows[0]["doc"]) if rows else None
 
     def report(self, report_id: str) -> dict[str, Any] | None:
@@ -196,32 +196,32 @@ class SqlRows:
         return self._doc(self.gen.actors, actor_id)
 
     def name_owner(self, norm: str) -> str | None:
-        rows = self.gen.names.fetch(self.cursor, None, ("actor",), "key = ?", (norm,))
+        rows = self.gen.names.fetch(self.cursor, None, ("actor",), "key = %s", (norm,))
         return rows[0]["actor"] if rows else None
 
     def reports_in(self, incident: str) -> list[dict[str, Any]]:
-        rows = self.gen.reports.fetch(self.cursor, None, ("doc",), "incident = ?", (incident,))
+        rows = self.gen.reports.fetch(self.cursor, None, ("doc",), "incident = %s", (incident,))
         return [orjson.loads(row["doc"]) for row in rows]
 
     def tag_keys(self, incident: str) -> dict[str, str]:
-        rows = self.gen.tags.fetch(self.cursor, None, ("key", "tag"), "incident = ?", (incident,))
+        rows = self.gen.tags.fetch(self.cursor, None, ("key", "tag"), "incident = %s", (incident,))
         return {row["tag"]: row["key"] for row in rows}
 
     def appearance_keys(self, report_id: str) -> list[str]:
-        rows = self.gen.appearances.fetch(self.cursor, None, ("key",), "report = ?", (report_id,))
+        rows = self.gen.appearances.fetch(self.cursor, None, ("key",), "report = %s", (report_id,))
         return [row["key"] for row in rows]
 
     def set_mentions(self, report_id: str, tokens: list[str], new: bool) -> None:
         cursor, table = self.cursor, self.gen.mentions
         if not new:
-            cursor.execute(f"DELETE FROM {table} WHERE report = ?", (report_id,))
+            cursor.execute(f"DELETE FROM {table} WHERE report = %s", (report_id,))
         cursor.executemany(
-            f"INSERT INTO {table} (name, report) VALUES (?, ?)",
+            f"INSERT INTO {table} (name, report) VALUES (%s, %s)",
             [(token, report_id) for token in tokens],
         )
 
     def reports_naming(self, tokens: list[str]) -> list[str]:
-        marks = ", ".join("?" * len(tokens))
+        marks = ", ".join(["%s"] * len(tokens))
         self.cursor.execute(
             f"SELECT DISTINCT report FROM {self.gen.mentions} WHERE name IN ({marks}) "
             "ORDER BY report",
@@ -237,7 +237,7 @@ class SqlRows:
 
     def flush(self) -> None:
         self.cursor.executemany(
-            f"INSERT INTO {self.gen.times} (position, recorded_at, seen_by) VALUES (?, ?, ?)",
+            f"INSERT INTO {self.gen.times} (position, recorded_at, seen_by) VALUES (%s, %s, %s)",
             self._times,
         )
         self._times.clear()

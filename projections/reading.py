@@ -40,7 +40,7 @@ class ReadView:
         return self.gen.position_at(cursor, moment)
 
     def resolve_name(self, cursor: Cursor, name: str, as_of: int | None) -> str | None:
-        rows = self.names.fetch(cursor, as_of, ("actor",), "key = ?", (normalise_name(name),))
+        rows = self.names.fetch(cursor, as_of, ("actor",), "key = %s", (normalise_name(name),))
         return rows[0]["actor"] if rows else None
 
     def actor_tree(self, cursor: Cursor, as_of: int | None) -> dict[str, dict[str, Any]]:
@@ -58,7 +58,7 @@ class ReadView:
                 cursor,
                 as_of,
                 ("incident", "doc"),
-                f"incident IN ({', '.join('?' * len(chunk))})",
+                f"incident IN ({', '.join(['%s'] * len(chunk))})",
                 chunk,
             )
             for row in rows:
@@ -74,14 +74,14 @@ class ReadView:
         owners: dict[str, str] = {}
         for chunk in _chunks(norms):
             rows = self.names.fetch(
-                cursor, as_of, ("key", "actor"), f"key IN ({', '.join('?' * len(chunk))})", chunk
+                cursor, as_of, ("key", "actor"), f"key IN ({', '.join(['%s'] * len(chunk))})", chunk
             )
             owners.update({row["key"]: row["actor"] for row in rows})
         ids = sorted({*owners.values(), *(m["actor_id"] for m in mentions if m.get("actor_id"))})
         actors: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(ids):
             rows = self.actors.fetch(
-                cursor, as_of, ("key", "doc"), f"key IN ({', '.join('?' * len(chunk))})", chunk
+                cursor, as_of, ("key", "doc"), f"key IN ({', '.join(['%s'] * len(chunk))})", chunk
             )
             actors.update({row["key"]: orjson.loads(row["doc"]) for row in rows})
 

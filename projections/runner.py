@@ -88,17 +88,17 @@ def create_meta(db: ViewDatabase) -> None:
         )
         _drop_legacy(db, cursor)
         cursor.execute(
-            f"SELECT generation FROM {db.table('tl_generations')} WHERE view = ?", (NAME,)
+            f"SELECT generation FROM {db.table('tl_generations')} WHERE view = %s", (NAME,)
         )
         created = cursor.fetchone() is None
         if created:
             _start_generation(db, cursor, 1)
             cursor.execute(
-                f"INSERT INTO {db.table('tl_generations')} (view, generation) VALUES (?, ?)",
+                f"INSERT INTO {db.table('tl_generations')} (view, generation) VALUES (%s, %s)",
                 (NAME, 1),
             )
         db.lock_row(cursor, NAME)
-        cursor.execute(f"SELECT shape FROM {db.table('tl_shapes')} WHERE view = ?", (NAME,))
+        cursor.execute(f"SELECT shape FROM {db.table('tl_shapes')} WHERE view = %s", (NAME,))
         row = cursor.fetchone()
         if row is not None and row["shape"] == SHAPE:
             return
@@ -106,20 +106,20 @@ def create_meta(db: ViewDatabase) -> None:
             fresh = _next_generation(db, cursor)
             _start_generation(db, cursor, fresh)
             cursor.execute(
-                f"UPDATE {db.table('tl_generations')} SET generation = ? WHERE view = ?",
+                f"UPDATE {db.table('tl_generations')} SET generation = %s WHERE view = %s",
                 (fresh, NAME),
             )
             log.warning("views: tables of an older shape; rebuilding from the log")
-        cursor.execute(f"DELETE FROM {db.table('tl_shapes')} WHERE view = ?", (NAME,))
+        cursor.execute(f"DELETE FROM {db.table('tl_shapes')} WHERE view = %s", (NAME,))
         cursor.execute(
-            f"INSERT INTO {db.table('tl_shapes')} (view, shape) VALUES (?, ?)", (NAME, SHAPE)
+            f"INSERT INTO {db.table('tl_shapes')} (view, shape) VALUES (%s, %s)", (NAME, SHAPE)
         )
 
 
 def _drop_legacy(db: ViewDatabase, cursor: Cursor) -> None:
     """Drop the per-view tables of versions before one shared generation."""
     legacy = tuple(VIEWS)
-    marks = ", ".join("?" * len(legacy))
+    marks = ", ".join(["%s"] * len(legacy))
     cursor.execute(
         f"SELECT view, generation FROM {db.table('tl_tracking')} WHERE view IN ({marks})", legacy
     )
@@ -134,7 +134,7 @@ def _drop_legacy(db: ViewDatabase, cursor: Cursor) -> None:
 def _next_generation(db: ViewDatabase, cursor: Cursor) -> int:
     """A generation number never used yet (the caller holds the generation row lock)."""
     cursor.execute(
-        f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = ?", (NAME,)
+        f"SELECT MAX(generation) AS top FROM {db.table('tl_tracking')} WHERE view = %s", (NAME,)
     )
     return int(cursor.fetchone()["top"] or 0) + 1
 
@@ -146,17 +146,17 @@ def _start_generation(
     gen.drop(cursor)
     gen.create(cursor, read_indexes)
     cursor.execute(
-        f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation = ?", (NAME, number)
+        f"DELETE FROM {db.table('tl_tracking')} WHERE view = %s AND generation = %s", (NAME, number)
     )
     cursor.execute(
-        f"INSERT INTO {db.table('tl_tracking')} (view, generation, position) VALUES (?, ?, 0)",
+        f"INSERT INTO {db.table('tl_tracking')} (view, generation, position) VALUES (%s, %s, 0)",
         (NAME, number),
     )
     return gen
 
 
 def current_generation(db: ViewDatabase, cursor: Cursor) -> int:
-    cursor.execute(f"SELECT generation FROM {db.table('tl_generations')} WHERE view = ?", (NAME,))
+    cursor.execute(f"SELECT generation FROM {db.table('tl_generations')} WHERE view = %s", (NAME,))
     return int(cursor.fetchone()["generation"])
 
 
@@ -204,7 +204,7 @@ def apply_batch(
                 db.announce(cursor, NAME, tracked)  # delivered on commit, to every process
         if switch and gen.number != serving:
             cursor.execute(
-                f"UPDATE {db.table('tl_generations')} SET generation = ? WHERE view = ?",
+                f"UPDATE {db.table('tl_generations')} SET generation = %s WHERE view = %s",
                 (gen.number, NAME),
             )
         return len(found), tracked
@@ -267,13 +267,13 @@ def rebuild(
     apply_batch(app, db, fresh, batch=1_000_000, stop=stop, switch=True)
     with db.transaction(write=True) as cursor:
         cursor.execute(
-            f"SELECT generation FROM {db.table('tl_tracking')} WHERE view = ? AND generation < ?",
+            f"SELECT generation FROM {db.table('tl_tracking')} WHERE view = %s AND generation < %s",
             (NAME, serving),
         )
         for row in cursor.fetchall():
             Generation(db, row["generation"]).drop(cursor)
         cursor.execute(
-            f"DELETE FROM {db.table('tl_tracking')} WHERE view = ? AND generation < ?",
+            f"DELETE FROM {db.table('tl_tracking')} WHERE view = %s AND generation < %s",
             (NAME, serving),
         )
     return fresh
@@ -291,9 +291,7 @@ class RunnerLock:
             conn = self.db.pool.getconn()
             key = zlib.crc32(f"timeline:{self.db.schema}:{self.name}".encode())
             conn.autocommit = True
-            row = conn.execute(
-                "SELECT pg_try_advisory_lock(?::bigint) AS ok".replace("?", "%s"), (key,)
-            ).fetchone()
+            row = conn.execute("SELECT pg_try_advisory_lock(%s::bigint) AS ok", (key,)).fetchone()
             if row["ok"]:
                 self._held = conn
                 return True

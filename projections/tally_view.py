@@ -57,7 +57,7 @@ class TallyView(ReadView):
         root = self.resolve_name(cursor, target, as_of)
         side = sorted(members(cursor, self.actors, as_of, root)) if root else []
         on_side, side_params = self.json.any_key_in("targets", side)
-        where, params = f"day >= ? AND {on_side}", [start.isoformat(), *side_params]
+        where, params = f"day >= %s AND {on_side}", [start.isoformat(), *side_params]
         groups = self._groups(cursor, as_of, group_by, where, params) if side else {}
         if group_by in ("day", "week"):
             documented = sum(groups.values())
@@ -167,7 +167,7 @@ class TallyView(ReadView):
             f"AND ({about}) "
             f"AND {json.field(count, 'counted')} = 'attacks' "
             f"AND {json.field(count, 'qualifier')} IN ('at_least', 'exact', 'about') "
-            "AND t.since BETWEEN ? AND ? "
+            "AND t.since BETWEEN %s AND %s "
             f"ORDER BY {json.number(count, 'value')} DESC, "
             f"t.day DESC, t.key, {index} LIMIT 1",  # day: the day it speaks for
             [*args, *params, (start - tolerance).isoformat(), (start + tolerance).isoformat()],

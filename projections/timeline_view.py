@@ -51,13 +51,13 @@ class TimelineView(ReadView):
         """
         where, params = [], []
         if start:
-            where.append("latest >= ?")
+            where.append("latest >= %s")
             params.append(start)
         if end:
-            where.append("earliest <= ?")
+            where.append("earliest <= %s")
             params.append(end)
         if min_level is not None:
-            where.append("level >= ?")
+            where.append("level >= %s")
             params.append(min_level)
         tag_sets = []
         if country:
@@ -102,13 +102,13 @@ class TimelineView(ReadView):
     def _tag_filter(self, as_of: int | None, tags: list[str]) -> tuple[str, list[Any]]:
         if not tags:
             return "1 = 0", []
-        marks = ", ".join("?" * len(tags))
+        marks = ", ".join(["%s"] * len(tags))
         validity, args = valid_at(as_of)
         sql = f"key IN (SELECT incident FROM {self.tags.sql} WHERE tag IN ({marks}) AND {validity})"
         return sql, [*tags, *args]
 
     def entry(self, cursor: Cursor, as_of: int | None, incident: str) -> dict[str, Any] | None:
-        if not self.incidents.fetch(cursor, as_of, ("key",), "key = ?", (incident,)):
+        if not self.incidents.fetch(cursor, as_of, ("key",), "key = %s", (incident,)):
             return None
         entries = [self.merged(cursor, as_of, [incident])[incident]]
         self._annotate(cursor, as_of, entries)

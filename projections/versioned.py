@@ -17,7 +17,7 @@ import orjson
 
 from projections.database import Cursor, ViewDatabase
 
-AS_OF = "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"
+AS_OF = "valid_from <= %s AND (valid_to IS NULL OR valid_to > %s)"
 
 
 def valid_at(as_of: int | None) -> tuple[str, list[Any]]:
@@ -115,7 +115,7 @@ class VersionedTable:
 
     def current(self, cursor: Cursor, key: str) -> dict[str, Any] | None:
         cursor.execute(
-            f"SELECT valid_from, doc FROM {self.sql} WHERE key = ? AND valid_to IS NULL", (key,)
+            f"SELECT valid_from, doc FROM {self.sql} WHERE key = %s AND valid_to IS NULL", (key,)
         )
         row = cursor.fetchone()
         if row is None:
@@ -142,12 +142,12 @@ class VersionedTable:
         if row is not None and row["doc"] == text:
             return False
         names = "".join(f", {c.name}" for c in self.columns)
-        marks = ", ?" * len(self.columns)
+        marks = ", %s" * len(self.columns)
         if row is not None and row["valid_from"] == position:
             # Replaced within the same event: no one can have seen the old one.
-            sets = "".join(f", {c.name} = ?" for c in self.columns)
+            sets = "".join(f", {c.name} = %s" for c in self.columns)
             cursor.execute(
-                f"UPDATE {self.sql} SET doc = ?{sets} WHERE key = ? AND valid_to IS NULL",
+                f"UPDATE {self.sql} SET doc = %s{sets} WHERE key = %s AND valid_to IS NULL",
                 (text, *values, key),
             )
             return True
@@ -155,7 +155,7 @@ class VersionedTable:
             self._close(cursor, key, position)
         cursor.execute(
             f"INSERT INTO {self.sql} (key, valid_from, valid_to, doc{names}) "
-            f"VALUES (?, ?, NULL, ?{marks})",
+            f"VALUES (%s, %s, NULL, %s{marks})",
             (key, position, text, *values),
         )
         return True
@@ -165,14 +165,14 @@ class VersionedTable:
         if row is None:
             return False
         if row["valid_from"] == position:
-            cursor.execute(f"DELETE FROM {self.sql} WHERE key = ? AND valid_to IS NULL", (key,))
+            cursor.execute(f"DELETE FROM {self.sql} WHERE key = %s AND valid_to IS NULL", (key,))
         else:
             self._close(cursor, key, position)
         return True
 
     def _close(self, cursor: Cursor, key: str, position: int) -> None:
         cursor.execute(
-            f"UPDATE {self.sql} SET valid_to = ? WHERE key = ? AND valid_to IS NULL",
+            f"UPDATE {self.sql} SET valid_to = %s WHERE key = %s AND valid_to IS NULL",
             (position, key),
         )
 
@@ -217,7 +217,7 @@ class VersionedTable:
         if order:
             sql += f" ORDER BY {order}"
         if limit is not None:
-            sql += " LIMIT ?"
+            sql += " LIMIT %s"
             args.append(limit)
         cursor.execute(sql, args)
         return cursor.fetchall()

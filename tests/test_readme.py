@@ -1,0 +1,181 @@
+"""The README's curl block, run as written against a live demo server.
+
+Each command in the block ends with the status it answers (`# 201`); a curl
+wrapper prints every answer's status on stderr, and the two lists must agree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shlex
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import IN_CI, POSTGRES_URL, require_postgres
+from tests.servers import ROOT, TIMELINE, Process, free_port, running
+
+pytestmark = pytest.mark.timeout(180)
+
+README = ROOT / "README.md"
+EXPECTED = re.compile(r"#\s*(\d{3}(?:\s+\d{3})*)\s*$")
+# Every answer's status on stderr, out of the way of what the commands pipe on.
+WRAPPER = "curl() { command curl -w '%{stderr}STATUS %{http_code} %{url_effective}\\n' \"$@\"; }"
+
+
+def curl_block(text: str) -> str:
+    """The ```sh block that follows the "### curl" heading."""
+    section = text.split("\n### curl\n", 1)[1]
+    found = re.search(r"^```sh\n(.*?)^```$", section, re.DOTALL | re.MULTILINE)
+    assert found is not None, "no ```sh block under ### curl"
+    return found.group(1)
+
+
+def expected_statuses(block: str) -> list[int]:
+    """The statuses the block's commands are annotated with, in order."""
+    statuses: list[int] = []
+    for line in block.splitlines():
+        if line.lstrip().startswith("#"):
+            continue  # a comment line for humans
+        annotated = EXPECTED.search(line)
+        if annotated:
+            statuses += [int(s) for s in annotated.group(1).split()]
+    return statuses
+
+
+def for_server(block: str, port: int) -> str:
+    return block.replace("localhost:8000", f"localhost:{port}").replace(
+        ".venv/bin/timeline", shlex.join(TIMELINE)
+    )
+
+
+def test_the_block_is_found_and_every_command_is_annotated() -> None:
+    block = curl_block(README.read_text())
+    assert block.startswith("TOKEN=$(.venv/bin/timeline keys create me)\n")
+    statuses = expected_statuses(block)
+    curls = len(re.findall(r"\bcurl -s", block))
+    assert len(statuses) == curls  # one annotation per request
+    assert expected_statuses("# 201 a comment\ncurl -s x   # 200 200\ncurl y # 404\n") == [
+        200,
+        200,
+        404,
+    ]
+
+
+@contextlib.contextmanager
+def store(kind: str, folder: Path) -> Iterator[str]:
+    """A fresh, empty store: a SQLite file, or a PostgreSQL schema dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder}/timeline.sqlite3"
+        return
+    require_postgres()
+    schema = f"readme_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{POSTGRES_URL}?schema={schema}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Process, dict[str, str]]]:
+    if shutil.which("curl") is None:
+        if IN_CI:
+            pytest.fail("curl is needed to run the README's examples")
+        pytest.skip("curl is not installed")
+    with store(request.param, tmp_path_factory.mktemp("readme")) as url:
+        env = {"TIMELINE_DATABASE_URL": url}
+        with served(env) as process:
+            yield process, env
+
+
+@contextlib.contextmanager
+def served(env: dict[str, str]) -> Iterator[Process]:
+    process = Process(["serve", "--demo"], env, free_port())
+    with running(process):
+        deadline = time.monotonic() + 30
+        head = httpx.get(f"{process.url}/readyz").json()["position"]
+        while httpx.get(f"{process.url}/timeline?limit=1").json()["position"] < head:
+            assert time.monotonic() < deadline, process.output()
+            time.sleep(0.1)
+        yield process
+
+
+def run_block(process: Process, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    block = curl_block(README.read_text())
+    script = "\n".join(["set -euo pipefail", WRAPPER, for_server(block, process.port)])
+    return subprocess.run(
+        ["bash", "-c", script],
+        cwd=ROOT,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def get(process: Process, path: str, **params: Any) -> Any:
+    answer = httpx.get(f"{process.url}{path}", params=params, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_the_readme_curl_block_runs_as_written(demo: tuple[Process, dict[str, str]]) -> None:
+    process, env = demo
+    done = run_block(process, env)
+    answered = [
+        line.split(" ", 2) for line in done.stderr.splitlines() if line.startswith("STATUS")
+    ]
+    got = [int(status) for _, status, _ in answered]
+    expected = expected_statuses(curl_block(README.read_text()))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert got == expected, "\n".join(" ".join(a) for a in answered)
+
+    # What the examples say they do, they did.
+    log = [
+        httpx.get(f"{process.url}/events", params={"type": t}, timeout=10).text.splitlines()
+        for t in ("Report.Corrected", "Report.Retracted")
+    ]
+    assert [len(events) for events in log] == [1, 1]
+    janvier = get(process, "/incidents/2024-02-02-us-strikes-iraq-syria")["entry"]["sources"]
+    first = next(s for s in janvier if s["excerpt"].startswith("Le Commandement américain"))
+    assert first["when"]["edtf"] == "2024-02-02/2024-02-03"
+    assert first["when"]["wording"] == "dans la nuit du 2 au 3 janvier"
+    assert first["corrections"] == 1
+    answer = get(process, "/incidents/2024-02-03-iraq-condemns-us-strikes")["entry"]
+    assert answer["status"] == "retracted"
+    assert get(process, "/actors/resolve", name="Brigades du Hezbollah")["name"] == (
+        "Kataeb Hezbollah"
+    )
+
+
+def test_the_readme_as_of_examples_show_the_past(demo: tuple[Process, dict[str, str]]) -> None:
+    """What the text under the block says `$AT` and `$FILED` show."""
+    process, _ = demo
+    filed = httpx.get(
+        f"{process.url}/events", params={"type": "Report.Filed", "limit": 1}, timeout=10
+    ).json()
+    assert filed["data"]["key"] == "seed-afp-2024-02-02-01"
+    at = get(process, "/timeline", actor="PMF", as_of=filed["recorded_at"])
+    assert at["position"] == filed["position"]
+    [entry] = at["entries"]
+    assert entry["incident"] == "2024-02-02-us-strikes-iraq-syria"
+    assert entry["source_count"] == 1
+    assert (entry["when"]["earliest"], entry["when"]["latest"]) == ("2024-01-02", "2024-01-03")
+    assert get(process, "/timeline", actor="PMF", as_of="2024-02-03T00:00:00Z")["entries"] == []
+    irgc = get(process, "/actors/resolve", name="IRGC")["id"]
+    history = get(process, f"/actors/{irgc}/history", rollup="true", as_of=filed["position"])
+    assert history["appearance_count"] == 1

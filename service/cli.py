@@ -271,9 +271,13 @@ def subscribe(
     import httpx
     from httpx_sse import connect_sse
 
+    if rollup and not actor:
+        typer.echo("--rollup includes the actors within --actor: give --actor too", err=True)
+        raise typer.Exit(2)
     base = service_url(url, get_settings())
-    filters = {"actor": actor, "country": country, "kind": kind, "rollup": rollup or None}
-    params = {k: str(v).lower() if v is True else v for k, v in filters.items() if v}
+    params = {k: v for k, v in {"actor": actor, "country": country, "kind": kind}.items() if v}
+    if rollup:
+        params["rollup"] = "true"
     auth = {"Authorization": f"Bearer {key}"} if key else {}
     last, printed, connected = after, 0, False
     while True:

@@ -231,6 +231,12 @@ def test_subscribe_without_the_read_key_says_why_as_text(server: Process) -> Non
     assert "b'" not in unknown.stderr and 'b"' not in unknown.stderr
 
 
+def test_subscribe_rollup_needs_an_actor() -> None:
+    refused = CliRunner().invoke(cli, ["subscribe", "timeline", "--rollup"])
+    assert refused.exit_code == 2
+    assert "--rollup includes the actors within --actor: give --actor too" in refused.stderr
+
+
 def test_subscribe_stops_when_it_never_connected() -> None:
     nobody = f"http://127.0.0.1:{free_port()}"
     failed = subscribe("timeline", "--url", nobody)

@@ -247,7 +247,7 @@ def subscribe(
             "--url",
             "--api",
             help="Service URL",
-            show_default="http://$TIMELINE_HOST:$TIMELINE_PORT (127.0.0.1:8000)",
+            show_default="http://$TIMELINE_HOST:$TIMELINE_PORT, 127.0.0.1:8000",
         ),
     ] = None,
     actor: Annotated[str | None, typer.Option(help="Only this actor (id or any name)")] = None,
@@ -428,7 +428,7 @@ def import_log(
         ),
     ] = False,
 ) -> None:
-    """Replay an export into an empty store, keeping ids, versions and order."""
+    """Replay an export into an empty store (see --merge), keeping ids, versions and order."""
     from service.migration import ImportRefusedError, import_events
 
     try:

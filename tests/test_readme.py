@@ -115,9 +115,13 @@ def served(env: dict[str, str]) -> Iterator[Process]:
         yield process
 
 
+# After the block, in the same shell: the values the text under it speaks of.
+SHOW = 'printf "\\nREADME %s %s\\n" "$BEFORE" "$FILED"'
+
+
 def run_block(process: Process, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     block = curl_block(README.read_text())
-    script = "\n".join(["set -euo pipefail", WRAPPER, for_server(block, process.port)])
+    script = "\n".join(["set -euo pipefail", WRAPPER, for_server(block, process.port), SHOW])
     return subprocess.run(
         ["bash", "-c", script],
         cwd=ROOT,
@@ -136,6 +140,8 @@ def get(process: Process, path: str, **params: Any) -> Any:
 
 def test_the_readme_curl_block_runs_as_written(demo: tuple[Process, dict[str, str]]) -> None:
     process, env = demo
+    head = get(process, "/readyz")["position"]
+    strikes_before = get(process, "/incidents/2024-02-02-us-strikes-iraq-syria")["entry"]
     done = run_block(process, env)
     answered = [
         line.split(" ", 2) for line in done.stderr.splitlines() if line.startswith("STATUS")
@@ -151,35 +157,35 @@ def test_the_readme_curl_block_runs_as_written(demo: tuple[Process, dict[str, st
         for t in ("Report.Corrected", "Report.Retracted")
     ]
     assert [len(events) for events in log] == [1, 1]
-    janvier = get(process, "/incidents/2024-02-02-us-strikes-iraq-syria")["entry"]["sources"]
-    first = next(s for s in janvier if s["excerpt"].startswith("Le Commandement américain"))
-    assert first["when"]["edtf"] == "2024-02-02/2024-02-03"
-    assert first["when"]["wording"] == "dans la nuit du 2 au 3 janvier"
-    assert first["corrections"] == 1
+    strikes = get(process, "/incidents/2024-02-02-us-strikes-iraq-syria")["entry"]["sources"]
+    janvier = next(s for s in strikes if s["excerpt"].startswith("Le Commandement américain"))
+    assert janvier["when"]["edtf"] == "2024-02-02/2024-02-03"
+    assert janvier["when"]["wording"] == "dans la nuit du 2 au 3 janvier"
+    assert janvier["corrections"] == 1
     answer = get(process, "/incidents/2024-02-03-iraq-condemns-us-strikes")["entry"]
     assert answer["status"] == "retracted"
     assert get(process, "/actors/resolve", name="Brigades du Hezbollah")["name"] == (
         "Kataeb Hezbollah"
     )
 
-
-def test_the_readme_as_of_examples_show_the_past(demo: tuple[Process, dict[str, str]]) -> None:
-    """What the text under the block says `$AT` and `$FILED` show."""
-    process, _ = demo
-    filed = httpx.get(
+    # What the text under the block says the as_of examples show.
+    [shown] = [line.split()[1:] for line in done.stdout.splitlines() if line.startswith("README ")]
+    before, filed = shown[0], int(shown[1])
+    at_before = get(process, "/timeline", actor="PMF", as_of=before)
+    assert at_before["position"] == head
+    then = get(process, "/incidents/2024-02-02-us-strikes-iraq-syria", as_of=before)["entry"]
+    assert then == strikes_before  # the janvier sentence not yet corrected
+    assert any(s["when"]["edtf"] == "2024-01-02/2024-01-03" for s in then["sources"])
+    first = httpx.get(
         f"{process.url}/events", params={"type": "Report.Filed", "limit": 1}, timeout=10
     ).json()
-    assert filed["data"]["key"] == "seed-afp-2024-02-02-01"
-    at = get(process, "/timeline", actor="PMF", as_of=filed["recorded_at"])
-    assert at["position"] == filed["position"]
-    [entry] = at["entries"]
-    assert entry["incident"] == "2024-02-02-us-strikes-iraq-syria"
-    assert entry["source_count"] == 1
-    assert (entry["when"]["earliest"], entry["when"]["latest"]) == ("2024-01-02", "2024-01-03")
-    assert get(process, "/timeline", actor="PMF", as_of="2024-02-03T00:00:00Z")["entries"] == []
+    assert (first["position"], first["data"]["key"]) == (filed, "seed-afp-2024-02-02-01")
     irgc = get(process, "/actors/resolve", name="IRGC")["id"]
-    history = get(process, f"/actors/{irgc}/history", rollup="true", as_of=filed["position"])
-    assert history["appearance_count"] == 1
+    history = get(process, f"/actors/{irgc}/history", rollup="true", as_of=filed)
+    assert [(a["written_as"], a["role"]) for a in history["appearances"]] == [
+        (["force iranienne Quds"], "target")
+    ]
+    assert get(process, "/timeline", actor="PMF", as_of="2024-02-03T00:00:00Z")["entries"] == []
 
 
 # Not in the table: no code reads it, so documenting it would promise a limit never applied.

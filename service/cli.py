@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,16 +28,32 @@ def _settings(database_url: str | None) -> Settings:
 DatabaseOption = Annotated[
     str | None,
     typer.Option(
-        "--database-url", envvar="TIMELINE_DATABASE_URL", help="sqlite:///PATH or postgresql://..."
+        "--database-url",
+        envvar="TIMELINE_DATABASE_URL",
+        help="sqlite:///PATH or postgresql://...",
+        show_default=Settings.model_fields["database_url"].default,
     ),
 ]
+
+
+DEFAULTS = Settings.model_fields
 
 
 @app.command()
 def serve(
     database_url: DatabaseOption = None,
-    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
-    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Bind address", envvar="TIMELINE_HOST", show_default=DEFAULTS["host"].default
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port", envvar="TIMELINE_PORT", show_default=str(DEFAULTS["port"].default)
+        ),
+    ] = None,
     demo: Annotated[bool, typer.Option(help="Load the seed article's reports first")] = False,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
     runners: Annotated[
@@ -186,37 +203,96 @@ def project(database_url: DatabaseOption = None) -> None:
         timeline.close()
 
 
+def service_url(url: str | None, settings: Settings) -> str:
+    """Where a client finds the service: --url, else TIMELINE_HOST and TIMELINE_PORT."""
+    if url:
+        return url.rstrip("/")
+    # A server bound to every interface is reached on the loopback one.
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
+def error_text(status: int, body: bytes) -> str:
+    """An error answer as one line of text: the API's `detail`, else the body."""
+    import orjson
+
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        detail = orjson.loads(body).get("detail", text)
+    except (orjson.JSONDecodeError, AttributeError):
+        detail = text
+    if isinstance(detail, list):  # [{"field": ..., "msg": ...}], see service/errors.py
+        detail = "; ".join(
+            f"{item.get('field', '?')}: {item.get('msg', '')}"
+            if isinstance(item, dict)
+            else str(item)
+            for item in detail
+        )
+    return f"HTTP {status}: {detail}"
+
+
 @app.command()
 def subscribe(
     view: Annotated[str, typer.Argument(help="timeline, tally or actor_history")],
-    after: Annotated[int | None, typer.Option(help="Start after this log position")] = None,
-    api: Annotated[str, typer.Option(help="Service URL")] = "http://127.0.0.1:8000",
-    actor: Annotated[str | None, typer.Option(help="Only this actor (id or name)")] = None,
-    country: Annotated[str | None, typer.Option(help="Only this ISO country")] = None,
+    after: Annotated[
+        int | None, typer.Option(help="Start after this log position (0: everything)")
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            "--api",
+            help="Service URL",
+            show_default="http://$TIMELINE_HOST:$TIMELINE_PORT, 127.0.0.1:8000",
+        ),
+    ] = None,
+    actor: Annotated[str | None, typer.Option(help="Only this actor (id or any name)")] = None,
+    rollup: Annotated[bool, typer.Option(help="With --actor: the actors within it too")] = False,
+    country: Annotated[str | None, typer.Option(help="Only this ISO country (IQ)")] = None,
+    kind: Annotated[str | None, typer.Option(help="timeline: only incidents of this kind")] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TIMELINE_API_KEY", help="API key, if the service has read keys required"
+        ),
+    ] = None,
     count: Annotated[int | None, typer.Option(help="Exit after this many messages")] = None,
 ) -> None:
-    """Print view updates as they arrive, one JSON line each; reconnects and resumes."""
+    """Print view updates as they arrive, one JSON line each; reconnects and resumes.
+
+    Exits 1 if the service cannot be reached at first, or answers an error.
+    """
     import time
 
     import httpx
     from httpx_sse import connect_sse
 
-    params = {k: v for k, v in {"actor": actor, "country": country}.items() if v}
-    last, printed = after, 0
+    if rollup and not actor:
+        typer.echo("--rollup includes the actors within --actor: give --actor too", err=True)
+        raise typer.Exit(2)
+    base = service_url(url, get_settings())
+    params = {k: v for k, v in {"actor": actor, "country": country, "kind": kind}.items() if v}
+    if rollup:
+        params["rollup"] = "true"
+    auth = {"Authorization": f"Bearer {key}"} if key else {}
+    last, printed, connected = after, 0, False
     while True:
-        headers = {"Last-Event-ID": str(last)} if last is not None else {}
+        headers = {**auth, **({"Last-Event-ID": str(last)} if last is not None else {})}
         try:
             with (
                 httpx.Client(timeout=httpx.Timeout(10, read=None)) as client,
                 connect_sse(
-                    client, "GET", f"{api}/subscribe/{view}", params=params, headers=headers
+                    client, "GET", f"{base}/subscribe/{view}", params=params, headers=headers
                 ) as source,
             ):
-                if source.response.status_code != 200:
-                    typer.echo(
-                        f"HTTP {source.response.status_code}: {source.response.read()!r}", err=True
-                    )
+                status = source.response.status_code
+                if status != 200:
+                    text = error_text(status, source.response.read())
+                    typer.echo(f"{base}/subscribe/{view}: {text}", err=True)
                     raise typer.Exit(1)
+                connected = True
                 for event in source.iter_sse():
                     if event.event == "change":
                         typer.echo(event.data)
@@ -227,6 +303,14 @@ def subscribe(
                         typer.echo(f"{event.event}: resuming after {last}", err=True)
                         break
         except httpx.TransportError as error:
+            if not connected:
+                typer.echo(
+                    f"cannot reach the service at {base} ({error or type(error).__name__}); "
+                    "is `timeline serve` running there? Pass --url or set "
+                    "TIMELINE_HOST and TIMELINE_PORT.",
+                    err=True,
+                )
+                raise typer.Exit(1) from None
             typer.echo(f"connection lost ({error}); resuming after {last}", err=True)
         time.sleep(1)
 
@@ -245,25 +329,42 @@ def keys_create(
 
     keyring = open_keyring(_settings(database_url))
     try:
+        namesakes = [k for k in keyring.list_keys() if k.name == name and not k.revoked]
         key, secret = keyring.issue_key(name)
     finally:
         keyring.close()
+    if namesakes:  # allowed (a key per machine, say), but usually a slip
+        typer.echo(
+            f"warning: {len(namesakes)} active key(s) already named {name!r} "
+            f"({', '.join(str(k.id) for k in namesakes)}); "
+            "revoke any that is no longer used with `timeline keys revoke KEY_ID`",
+            err=True,
+        )
     typer.echo(
         f"key {key.id} ({name}) created; send it as Authorization: Bearer <secret>", err=True
     )
     typer.echo(secret)
 
 
+def key_rows(keys: list[Any]) -> list[str]:
+    """`keys list` output: a header, then one tab-separated line per key, oldest first."""
+    rows = ["id\tname\tcreated\tstate"]
+    for key in sorted(keys, key=lambda k: k.created_on):
+        state = f"revoked ({key.revoked_reason or 'no reason'})" if key.revoked else "active"
+        created = key.created_on.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        rows.append(f"{key.id}\t{key.name}\t{created}\t{state}")
+    return rows
+
+
 @keys.command("list")
 def keys_list(database_url: DatabaseOption = None) -> None:
-    """Every key: id, name, state."""
+    """Every key, oldest first: id, name, creation time (UTC), state."""
     from service.storage import open_keyring
 
     keyring = open_keyring(_settings(database_url))
     try:
-        for key in keyring.list_keys():
-            state = f"revoked ({key.revoked_reason or 'no reason'})" if key.revoked else "active"
-            typer.echo(f"{key.id}\t{key.name}\t{state}")
+        for row in key_rows(keyring.list_keys()):
+            typer.echo(row)
     finally:
         keyring.close()
 
@@ -316,13 +417,21 @@ def import_log(
         Path, typer.Argument(exists=True, dir_okay=False, help="NDJSON from `timeline export`")
     ],
     database_url: DatabaseOption = None,
+    merge: Annotated[
+        bool,
+        typer.Option(
+            help="Into a store that is not empty: append the events it does not hold yet. "
+            "The store must hold exactly the start of this export (an interrupted import, "
+            "or an older export of the same log); anything else is refused."
+        ),
+    ] = False,
 ) -> None:
-    """Replay an export into an empty store, keeping ids, versions and order."""
+    """Replay an export into an empty store (see --merge), keeping ids, versions and order."""
     from service.migration import ImportRefusedError, import_events
 
     try:
         with file.open("rb") as stream:
-            count = import_events(_settings(database_url), stream)
+            count = import_events(_settings(database_url), stream, merge=merge)
     except ImportRefusedError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None

@@ -74,14 +74,29 @@ def _stored_events(lines: Iterable[bytes]) -> Iterable[tuple[int, StoredEvent]]:
             raise ImportRefusedError(f"line {number}: not an exported event ({error})") from None
 
 
-def import_events(settings: Settings, stream: BinaryIO) -> int:
-    """Append an export to a store that is empty or holds a prefix of it.
+def non_empty_refusal(held: int, merge: bool) -> str | None:
+    """Why an import into a store already holding `held` events is refused, if it is.
+
+    Without `merge` only an empty store takes an import: appending to a live
+    store by accident would be hard to undo, since nothing in the log is deleted.
+    """
+    if held == 0 or merge:
+        return None
+    return (
+        f"the target store is not empty (it holds events up to position {held}); "
+        "import into an empty store, or pass --merge to append the rest of this export "
+        "to a store that holds its start (an interrupted import)"
+    )
+
+
+def import_events(settings: Settings, stream: BinaryIO, merge: bool = False) -> int:
+    """Append an export to an empty store or, with `merge`, to one holding a prefix of it.
 
     Every line is checked before anything is written, so a bad file writes
     nothing. Events go in pages of PAGE, each one transaction; if an import is
-    interrupted, running it again resumes after the events already imported
-    (the store must hold exactly a prefix of the export, else it is refused).
-    Returns the number of events written.
+    interrupted, running it again with `merge` resumes after the events already
+    imported (the store must hold exactly a prefix of the export, else it is
+    refused). Returns the number of events written.
     """
     if stream.seekable():
         start = stream.tell()
@@ -95,6 +110,9 @@ def import_events(settings: Settings, stream: BinaryIO) -> int:
             pass
     timeline = open_application(settings)
     try:
+        refusal = non_empty_refusal(timeline.recorder.max_notification_id() or 0, merge)
+        if refusal is not None:
+            raise ImportRefusedError(refusal)
         exported = _stored_events(lines)
         _skip_imported_prefix(timeline, exported)
         batch: list[StoredEvent] = []
@@ -126,7 +144,7 @@ def _skip_imported_prefix(timeline: Any, exported: Iterator[tuple[int, StoredEve
             ) != (held.originator_id, held.originator_version, held.topic):
                 raise ImportRefusedError(
                     "the target store holds events that are not the start of this export; "
-                    "import only into an empty store (or one holding an earlier part of it)"
+                    "--merge only appends to a store holding an earlier part of the same log"
                 )
         if len(page) < PAGE:
             return

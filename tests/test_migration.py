@@ -14,7 +14,12 @@ from typer.testing import CliRunner
 
 import service.migration
 from service.cli import app as cli
-from service.migration import ImportRefusedError, export_events, import_events
+from service.migration import (
+    ImportRefusedError,
+    export_events,
+    import_events,
+    non_empty_refusal,
+)
 from service.schemas import SEED_EXAMPLE
 from service.settings import Settings
 from tests.conftest import keyed_client
@@ -132,12 +137,26 @@ def test_import_into_non_empty_store_is_refused(
     with keyed_client(postgres_settings) as target:
         assert target.post("/reports", json=report("already-here")).status_code == 201
     before = export_bytes(postgres_settings)
-    with pytest.raises(ImportRefusedError, match="not the start of this export"):
+    with pytest.raises(ImportRefusedError, match=r"not empty \(it holds events up to position 1\)"):
         import_events(postgres_settings, io.BytesIO(exported))
+    with pytest.raises(ImportRefusedError, match="not the start of this export"):
+        import_events(postgres_settings, io.BytesIO(exported), merge=True)
     assert export_bytes(postgres_settings) == before
-    # Importing into the source itself writes nothing: it already holds all of it.
-    assert import_events(source["settings"], io.BytesIO(exported)) == 0
+    # Without --merge even a store holding all of it refuses; with it, nothing is written.
+    with pytest.raises(ImportRefusedError, match="pass --merge"):
+        import_events(source["settings"], io.BytesIO(exported))
+    assert import_events(source["settings"], io.BytesIO(exported), merge=True) == 0
     assert export_bytes(source["settings"]) == exported
+
+
+def test_non_empty_refusal_rule() -> None:
+    assert non_empty_refusal(0, merge=False) is None
+    assert non_empty_refusal(0, merge=True) is None
+    assert non_empty_refusal(7, merge=True) is None
+    refusal = non_empty_refusal(7, merge=False)
+    assert refusal is not None
+    assert "not empty (it holds events up to position 7)" in refusal
+    assert "--merge" in refusal
 
 
 def test_malformed_export_is_refused(source: dict[str, Any], sqlite_settings: Settings) -> None:
@@ -185,7 +204,7 @@ def test_interrupted_import_resumes(
     exported = source["exported"]
     lines = exported.splitlines(keepends=True)
     import_events(sqlite_settings, io.BytesIO(b"".join(lines[:6])))  # as if cut short
-    assert import_events(sqlite_settings, io.BytesIO(exported)) == len(lines) - 6
+    assert import_events(sqlite_settings, io.BytesIO(exported), merge=True) == len(lines) - 6
     assert export_bytes(sqlite_settings) == exported
 
 
@@ -211,12 +230,37 @@ def test_cli_export_and_import(
     with keyed_client(postgres_settings) as target:
         assert target.get(f"/reports/{ids[0]}").json() == answer
 
+    # Into a store that is not empty: refused, unless --merge (which adds nothing twice).
     again = runner.invoke(cli, ["import", str(dump), "--database-url", target_url])
-    assert again.exit_code == 0 and "imported 0 events" in again.output  # nothing twice
+    assert again.exit_code == 1
+    assert "the target store is not empty (it holds events up to position 15)" in again.output
+    assert "pass --merge" in again.output
+    merged = runner.invoke(cli, ["import", str(dump), "--merge", "--database-url", target_url])
+    assert merged.exit_code == 0 and "imported 0 events" in merged.output
     assert export_bytes(postgres_settings) == dump.read_bytes()
     other = tmp_path / "other.ndjson"
     other.write_bytes(dump.read_bytes().splitlines(keepends=True)[-1])
-    refused = runner.invoke(cli, ["import", str(other), "--database-url", target_url])
+    refused = runner.invoke(cli, ["import", str(other), "--merge", "--database-url", target_url])
     assert refused.exit_code == 1
     assert "not the start of this export" in refused.output
     assert export_bytes(postgres_settings) == dump.read_bytes()
+
+
+def test_cli_merge_appends_the_rest_of_an_interrupted_import(
+    source: dict[str, Any], sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    exported = source["exported"]
+    lines = exported.splitlines(keepends=True)
+    first, whole = tmp_path / "first.ndjson", tmp_path / "whole.ndjson"
+    first.write_bytes(b"".join(lines[:6]))
+    whole.write_bytes(exported)
+    url = sqlite_settings.database_url
+    runner = CliRunner()
+    started = runner.invoke(cli, ["import", str(first), "--database-url", url])
+    assert started.exit_code == 0 and "imported 6 events" in started.output
+    refused = runner.invoke(cli, ["import", str(whole), "--database-url", url])
+    assert refused.exit_code == 1 and "holds events up to position 6" in refused.output
+    assert export_bytes(sqlite_settings) == b"".join(lines[:6])
+    merged = runner.invoke(cli, ["import", str(whole), "--merge", "--database-url", url])
+    assert merged.exit_code == 0 and "imported 9 events" in merged.output
+    assert export_bytes(sqlite_settings) == exported

@@ -486,7 +486,11 @@ INVALID_CORRECTIONS = {
         "changes",
         "own incident_key",
     ),
-    "required field null": ({"changes": {"kind": None}}, "changes.kind", ""),
+    "required field null": (
+        {"changes": {"kind": None}},
+        "changes.kind",
+        "Input should be 'attack', 'strike', 'casualties'",
+    ),
     "negative count": (
         {"changes": {"counts": [{"value": -1, "counted": "killed"}]}},
         "changes.counts.0.value",
@@ -494,11 +498,15 @@ INVALID_CORRECTIONS = {
     ),
     "unknown field": ({"changes": {"colour": "red"}}, "changes.colour", "Extra inputs"),
     "empty changes": ({"changes": {}}, "body", "at least one field"),
-    "no reason": ({"changes": {"summary": "x"}, "reason": None}, "reason", ""),
+    "no reason": (
+        {"changes": {"summary": "x"}, "reason": None},
+        "reason",
+        "Input should be a valid string",
+    ),
     "bad expected_version": (
         {"changes": {"summary": "x"}, "expected_version": 0},
         "expected_version",
-        "",
+        "greater than or equal to 1",
     ),
 }
 

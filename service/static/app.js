@@ -929,7 +929,7 @@ function renderTally(tally) {
           },
           total: {
             position: "right", beginAtZero: true, suggestedMax: top * 1.1,
-            title: { display: true, text: "since mid-October: documented (line), reported (▲)" }, ticks: { precision: 0 },
+            title: { display: true, text: "in all: documented (line), reported (▲)" }, ticks: { precision: 0 },
           },
           x: { title: { display: true, text: "week beginning" }, ticks: { maxRotation: 0, autoSkipPadding: 8 } },
         },
@@ -1153,7 +1153,7 @@ function drawMarks() {
   })));
   const first = sliderStart(app.marks, app.head);
   $("#asof-help").textContent = app.marks.length
-    ? `Drag back (or use the arrow keys) to see the whole page as the log stood then. Marks: where reports were filed (tall) or corrected and retracted (short); it starts at the first report, position ${first} (the positions before it register the actors).`
+    ? `Drag back (or use the arrow keys) to see the whole page as the log stood then. Marks: reports filed (tall), corrected or retracted (short). It starts at the first report, position ${first}; the positions before it register the actors.`
     : "Drag back (or use the arrow keys) to see the whole page as the log stood then.";
 }
 

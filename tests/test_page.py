@@ -493,6 +493,17 @@ def test_a_refused_view_is_said_once_and_offers_to_clear_the_filters(watched, se
     page.wait_for_timeout(3_500)
     expect(box).not_to_contain_text("invalid_argument")
     expect(box).not_to_contain_text("Retrying")
+
+    # An unknown actor: any 4xx the views answer, 404 included, is said the same way.
+    nobody = "no actor is known by the name 'Nobody'"
+    page.route(
+        re.compile(r"/timeline\?.*actor=Nobody"),
+        lambda route: route.fulfill(status=404, json={"detail": nobody}),
+    )
+    page.goto(f"{server.url}/?actor=Nobody")
+    expect(box).to_contain_text(nobody)
+    expect(page.locator("body")).to_have_attribute("data-ready", "refused")
+    page.unroute(re.compile(r"/timeline\?.*actor=Nobody"))
     # The browser logs each refused request; nothing else may be logged.
     watched.errors = [e for e in watched.errors if not re.search(r"status of 4\d\d", e)]
 

@@ -194,14 +194,15 @@ window.addEventListener("popstate", () => render());
 
 // ---------------------------------------------------------------- reading the API
 
-async function getJSON(path, params = {}) {
+/** A JSON answer; a 404 is `null` only where "not there" is an answer (an incident, an actor). */
+async function getJSON(path, params = {}, { missing = false } = {}) {
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== "" && value !== null && value !== undefined) query.set(key, value);
   }
   const url = query.toString() ? `${path}?${query}` : path;
   const answer = await fetch(url, { headers: { accept: "application/json" } });
-  if (answer.status === 404) return null;
+  if (answer.status === 404 && missing) return null;
   if (answer.status >= 400 && answer.status < 500) {
     // The request itself is wrong (a filter, `as_of`): asking again cannot help.
     const body = await answer.json().catch(() => null);
@@ -233,11 +234,11 @@ async function timelineAll(params) {
 
 /** An actor's history with every appearance (following `next` pages): the page lists them all. */
 async function historyAll(path, params) {
-  const first = await getJSON(path, { ...params, limit: 1000 });
+  const first = await getJSON(path, { ...params, limit: 1000 }, { missing: true });
   let page = first;
   let pages = 0;
   while (page?.next && pages < 50) {
-    page = await getJSON(path, { ...params, limit: 1000, cursor: page.next });
+    page = await getJSON(path, { ...params, limit: 1000, cursor: page.next }, { missing: true });
     if (!page) break;
     first.appearances.push(...page.appearances);
     pages += 1;
@@ -1243,7 +1244,7 @@ async function render({ focus = null, minPosition = null } = {}) {
       onActor ? null : getJSON("/tally", { group_by: "week", attacks: true, reported: true, ...common }),
       onActor ? null : getJSON("/contradictions", common),
       getJSON("/actors"),
-      s.incident && !onActor ? getJSON(`/incidents/${encodeURIComponent(s.incident)}`, common) : null,
+      s.incident && !onActor ? getJSON(`/incidents/${encodeURIComponent(s.incident)}`, common, { missing: true }) : null,
       onActor ? historyAll(`/actors/${encodeURIComponent(s.who)}/history`, { rollup: s.rollup === "0" ? "false" : "true", ...common }) : null,
     ]);
     if (seq !== app.seq) return; // a newer render started meanwhile
@@ -1391,7 +1392,7 @@ function subscribe(after) {
 
 async function start() {
   try {
-    const ready = await getJSON("/readyz");
+    const ready = await getJSON("/readyz", {}, { missing: true });
     app.head = ready?.position ?? 0;
   } catch {
     app.head = 0;

@@ -23,7 +23,13 @@ export function errorText(body, status) {
   return `the service answered ${status}`;
 }
 
-const fold = (text) => String(text ?? "").normalize("NFC").toLocaleLowerCase("und").trim();
+/** Names compare as the service compares them (domain/values.py normalise_name):
+ * ignoring case, accents, hyphens, apostrophes, dots and spacing. */
+export function foldName(text) {
+  const stripped = String(text ?? "").normalize("NFKD").replace(/\p{M}/gu, "");
+  return stripped.replace(/[-_'’.]/g, " ").toLowerCase().split(/\s+/).filter(Boolean).join(" ");
+}
+const fold = foldName;
 
 /** The registered actor a filter value means: its id, or any of its names. */
 export function resolveActor(actors, value) {

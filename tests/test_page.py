@@ -553,6 +553,11 @@ def test_a_seed_note_is_never_shown_as_the_sources_words(watched, server):
     # The bar's tooltip says so too.
     page.locator("#timeline .vis-item.lvl-4").hover()
     expect(page.locator(".vis-tooltip")).to_contain_text("Filer's note, not the source's words")
+    # An actor's description comes from the registry (the seed), not from a source.
+    page = watched.open(f"?who={UNITED_STATES}")
+    expect(page.locator("#actor-view .description")).to_have_text(
+        re.compile(r"^Registry description \(not a source's words\): Les Etats-Unis")
+    )
 
 
 def test_the_slider_marks_reports_and_starts_at_the_first(watched, server):

@@ -1015,7 +1015,7 @@ function renderActor(answer, id, rollup) {
     h("div", { class: "detail-head" },
       h("h2", { id: "actor-title", tabindex: "-1" }, actor.name),
       actor.category ? h("span", { class: "badge cat" }, CATEGORIES[actor.category] || actor.category) : null),
-    actor.description ? h("p", { class: "description" }, actor.description) : null,
+    actor.description ? h("p", { class: "description" }, h("span", { class: "note-label" }, "Registry description (not a source's words): "), actor.description) : null,
     actor.aliases?.length ? h("p", {}, "Also written: ", joinNodes(actor.aliases.map((a) =>
       h("span", { class: "alias", lang: a.language || null }, a.name, a.language ? h("span", { class: "muted" }, ` (${a.language})`) : null)))) : null,
     actor.parent_id ? h("p", {}, "Within: ", actorLink(actor.parent_id, actorName(actor.parent_id))) : null,
@@ -1108,7 +1108,7 @@ $("#filters").addEventListener("submit", (event) => event.preventDefault());
 const slider = $("#asof");
 
 function updateSlider(s) {
-  slider.min = String(sliderStart(app.marks, app.head));
+  slider.min = String(app.marksScanned ? sliderStart(app.marks, app.head) : 0); // 0 until the marks are read
   slider.max = String(app.head);
   const value = s.as_of ? Math.min(app.shown ?? app.head, app.head) : app.head;
   if (document.activeElement !== slider || !app.sliderTimer) slider.value = String(value);

@@ -550,6 +550,15 @@ def test_a_seed_note_is_never_shown_as_the_sources_words(watched, server):
     quoted = page.locator("#incident q, #incident blockquote").all_inner_texts()
     assert not any(note[:40] in text for note in notes for text in quoted)
     assert shown.evaluate_all("els => els.filter(e => e.closest('[lang=fr]')).length") == 0
+    # A seed remark written into a date's wording is not quoted with the source's words.
+    remark = "date de la confirmation telle qu'écrite"
+    expect(page.locator("#incident")).to_contain_text("ce 2 janvier")
+    expect(page.locator("#incident")).to_contain_text(f"filer's note: {remark}")
+    quoted = page.locator("#incident q, #incident blockquote").all_inner_texts()
+    assert "ce 2 janvier" in quoted
+    assert not any(remark in text for text in quoted)
+    everywhere = page.locator("q, blockquote").all_inner_texts()
+    assert not any(remark in text for text in everywhere)  # contradictions list too
     # The bar's tooltip says so too.
     page.locator("#timeline .vis-item.lvl-4").hover()
     expect(page.locator(".vis-tooltip")).to_contain_text("Filer's note, not the source's words")
@@ -707,6 +716,9 @@ def test_the_pages_rules_one_by_one(watched, server):
             start: [r.sliderStart([{position: 5, type: 'Report.Corrected'},
                                    {position: 7, type: 'Report.Filed'}], 9),
                     r.sliderStart([], 9)],
+            wording: [r.splitWording("fin janvier"),
+                      r.splitWording("«ce 2 janvier» : date de la confirmation ; contredit"),
+                      r.splitWording('le "2 février", selon la dépêche')],
             steps: [r.axisStep(DAY / 100), r.axisStep(DAY / 20), r.axisStep(DAY / 3),
                     r.axisStep(10 * DAY)],
           };
@@ -735,6 +747,11 @@ def test_the_pages_rules_one_by_one(watched, server):
         {"position": 3, "type": "Report.Corrected"},
     ]
     assert got["start"] == [7, 9]
+    assert got["wording"] == [
+        {"words": "fin janvier", "note": ""},
+        {"words": "ce 2 janvier", "note": "date de la confirmation ; contredit"},
+        {"words": "2 février", "note": "le …, selon la dépêche"},
+    ]
     assert got["steps"] == [
         {"scale": "day", "step": 1},
         {"scale": "day", "step": 5},

@@ -4,7 +4,9 @@
 // Libraries (vendored, see vendor/VERSIONS.md): vis-timeline (global `vis`),
 // Chart.js with chartjs-plugin-annotation (global `Chart`), timeline-arrows.
 import Arrow from "./vendor/timeline-arrows/arrow.js";
-import { axisStep, errorText, incidentPresence, plural, quietStretches, reportMarks, resolveActor, sliderStart } from "./rules.js";
+import {
+  axisStep, errorText, incidentPresence, plural, quietStretches, reportMarks, resolveActor, sliderStart, splitWording,
+} from "./rules.js";
 
 const LEVELS = [
   "rhetoric",
@@ -349,7 +351,7 @@ function itemNode(item) {
   }
   // Long bars carry the sources' own wording of the date ("fin janvier").
   const days = (utc(entry.when.latest) - utc(entry.when.earliest)) / DAY;
-  const wording = days > 6 ? entry.sources.map((s) => s.when?.wording).find(Boolean) : "";
+  const wording = days > 6 ? splitWording(entry.sources.map((s) => s.when?.wording).find(Boolean)).words : "";
   return h("span", { class: "bar-label", lang: langOfEntry(entry), dataset: { incident: entry.incident } }, wording || "");
 }
 
@@ -776,6 +778,12 @@ function joinNodes(nodes, separator = ", ") {
   return nodes.flatMap((node, i) => (i ? [separator, node] : [node]));
 }
 
+/** A date as the source worded it, in quotation marks; a filer's remark around it, not. */
+function worded(wording, lang) {
+  const { words, note } = splitWording(wording);
+  return [h("q", { lang }, words), note ? h("span", { class: "wording-note" }, " (", h("span", { class: "note-label" }, "filer's note: "), note, ")") : null];
+}
+
 function sourceItem(s, flags, corrections) {
   const lang = s.language || null;
   let quoted;
@@ -795,7 +803,7 @@ function sourceItem(s, flags, corrections) {
       " ", h("a", { href: `/reports/${s.report}`, class: "raw" }, "report and its history"),
     ),
     h("p", { class: "source-when" }, h("span", { class: "muted" }, `${KINDS[s.kind] || s.kind}, dated `),
-      when.wording ? [h("q", { lang }, when.wording), " → "] : null,
+      when.wording ? [worded(when.wording, lang), " → "] : null,
       fmtRange(when.earliest, when.latest), when.edtf ? h("code", {}, ` ${when.edtf}`) : null,
       when.approximate ? " (approximate)" : "", when.uncertain ? " (uncertain)" : ""),
     flags.map((f) => h("p", { class: "flag" }, `⚠ ${f}`)),
@@ -815,12 +823,12 @@ function contradictionItem(c, withIncident) {
       h("ul", {}, c.reports.map((r) => h("li", { class: r.agrees_with_placement ? "" : "disagrees" },
         r.agrees_with_placement ? "✓ " : "✗ ", fmtRange(r.earliest, r.latest), " — ", h("b", {}, r.outlet),
         r.speaker ? [" quoting ", h("span", { lang: langOfReport(r.report) }, r.speaker)] : null,
-        r.wording ? [": ", h("q", { lang: langOfReport(r.report) }, r.wording)] : null))));
+        r.wording ? [": ", worded(r.wording, langOfReport(r.report))] : null))));
   }
   if (c.type === "response_before_cause") {
     return h("li", { class: "contradiction" }, head, h("b", {}, "Response dated before its cause. "),
       h("b", {}, c.outlet), c.speaker ? [" quoting ", h("span", { lang: langOfReport(c.report) }, c.speaker)] : null,
-      c.wording ? [": ", h("q", { lang: langOfReport(c.report) }, c.wording)] : null, ` — ${c.detail} (`,
+      c.wording ? [": ", worded(c.wording, langOfReport(c.report))] : null, ` — ${c.detail} (`,
       incidentRef(c.responds_to), ").");
   }
   return h("li", { class: "contradiction" }, head, c.detail || c.type);
@@ -1032,7 +1040,7 @@ function renderActor(answer, id, rollup) {
       h("caption", {}, "Every report it appears in, in time order"),
       h("thead", {}, h("tr", {}, ["When", "Role", "Written as", "Kind", "Incident", "Source", "Quoted"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, answer.appearances.map((a) => h("tr", { class: a.retracted ? "retracted-row" : "" },
-        h("td", {}, fmtRange(a.when?.earliest, a.when?.latest), a.when?.wording ? h("div", {}, h("q", { lang: langOfReport(a.report) }, a.when.wording)) : null),
+        h("td", {}, fmtRange(a.when?.earliest, a.when?.latest), a.when?.wording ? h("div", {}, worded(a.when.wording, langOfReport(a.report))) : null),
         h("td", {}, h("b", {}, a.role), a.actor !== actor.id ? h("div", { class: "muted" }, "as ", actorLink(a.actor, a.actor_name)) : null),
         h("td", {}, joinNodes((a.written_as || []).map((w) => h("q", { lang: langOfReport(a.report) }, w)))),
         h("td", {}, KINDS[a.kind] || a.kind, a.retracted ? h("div", { class: "badge retracted-badge" }, "retracted") : null,

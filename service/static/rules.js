@@ -93,3 +93,20 @@ export function axisStep(msPerPixel, labelPx = 70) {
   const found = steps.find(([, , ms]) => ms >= wanted) || steps[steps.length - 1];
   return { scale: found[0], step: found[1] };
 }
+
+/**
+ * A date's `wording` is the source's words; but a filer may have wrapped them in
+ * a remark of their own (`«ce 2 janvier» : date de la confirmation…`). When the
+ * wording marks part of itself with quotation marks, only that part is the
+ * source's: {words, note}. Otherwise all of it is words.
+ */
+export function splitWording(wording) {
+  const text = String(wording ?? "").trim();
+  const marked = [...text.matchAll(/«\s*([^»]+?)\s*»|“([^”]+)”|"([^"]+)"/g)];
+  if (!marked.length) return { words: text, note: "" };
+  const words = marked.map((m) => (m[1] ?? m[2] ?? m[3]).trim()).join(" … ");
+  // The words stand as "…" in the remark; a remark that merely follows them loses it.
+  const note = text.replace(/«\s*[^»]+?\s*»|“[^”]+”|"[^"]+"/g, "…")
+    .replace(/^[\s…:;,—-]+|[\s…:;,—-]+$/g, "").trim();
+  return { words, note };
+}

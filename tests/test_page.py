@@ -166,6 +166,7 @@ def test_the_page_and_its_files_are_served_from_the_package(server):
     assert re.findall(r'(?:src|href)="(https?:)?//', page.text) == []  # no CDN
     for path in (
         "/static/app.js",
+        "/static/rules.js",
         "/static/style.css",
         "/static/vendor/vis-timeline/vis-timeline-graph2d.min.js",
         "/static/vendor/chart.js/chart.umd.min.js",

@@ -25,6 +25,7 @@ from tests.servers import Process, auth, file, free_port, running
 
 try:
     from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ImportError:  # reported by the fixture below
     sync_playwright = None
 
@@ -165,6 +166,7 @@ def test_the_page_and_its_files_are_served_from_the_package(server):
     assert re.findall(r'(?:src|href)="(https?:)?//', page.text) == []  # no CDN
     for path in (
         "/static/app.js",
+        "/static/rules.js",
         "/static/style.css",
         "/static/vendor/vis-timeline/vis-timeline-graph2d.min.js",
         "/static/vendor/chart.js/chart.umd.min.js",
@@ -442,3 +444,341 @@ def test_a_report_filed_through_the_api_appears_live(watched, server):
     expect(detail).to_contain_text("every report retracted")
     expect(page.locator("#tally-headline")).to_contain_text("1 attack documented")
     assert page.evaluate("window.notReloaded") is True
+
+
+# ---------------------------------------------------------------- the first hour (issue 12)
+
+
+def test_an_incident_hidden_by_a_filter_says_so(watched, server):
+    page = watched.open("?kind=strike")
+    strikes = get(server, "/timeline", kind="strike")["entries"]
+    expect(rows(page)).to_have_count(len(strikes))
+    # The strikes answer the drone attack: in the log, but not a strike.
+    cause = page.locator(f"#incident-list li[data-incident='{STRIKES}'] .responds")
+    expect(cause).to_contain_text("hidden by the current filters")
+    expect(page.locator("#attacks")).to_contain_text("hidden by the current filters")
+    expect(page.locator("#main")).not_to_contain_text("not in the log")
+    cause.locator("a.clear-filters").click()
+    expect(page).not_to_have_url(re.compile("kind="))
+    expect(rows(page)).to_have_count(len(get(server, "/timeline")["entries"]))
+    expect(cause).not_to_contain_text("hidden by")
+
+
+def test_a_refused_view_is_said_once_and_offers_to_clear_the_filters(watched, server):
+    page = watched.page
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/timeline?" in r.url else None)
+    page.goto(f"{server.url}/?level=9")  # min_level=9: the API answers 422
+    box = page.locator("#error")
+    expect(box).to_contain_text("min_level: Input should be less than or equal to 4")
+    expect(box).not_to_contain_text("Retrying")
+    expect(page.locator("body")).to_have_attribute("data-ready", "refused")
+    before = len(asked)
+    page.wait_for_timeout(4_000)  # the old page asked again every 3 s
+    assert len(asked) == before, asked[before:]
+    box.get_by_role("link", name="Clear filters").click()
+    expect(page).not_to_have_url(re.compile("level="))
+    expect(box).to_be_hidden()
+    expect(rows(page)).to_have_count(len(get(server, "/timeline")["entries"]))
+
+    # A country name where a code belongs: whatever the API says, said once.
+    page.goto(f"{server.url}/?country=Iraq")
+    answer = httpx.get(f"{server.url}/timeline", params={"country": "Iraq"}, timeout=10)
+    if answer.is_client_error:
+        detail = answer.json()["detail"]
+        expect(box).to_contain_text(detail if isinstance(detail, str) else detail[0]["msg"])
+        expect(box.get_by_role("link", name="Clear filters")).to_be_visible()
+    else:
+        expect(page.locator("body")).to_have_attribute("data-ready", "1")
+        expect(rows(page)).to_have_count(len(answer.json()["entries"]))
+    page.wait_for_timeout(3_500)
+    expect(box).not_to_contain_text("invalid_argument")
+    expect(box).not_to_contain_text("Retrying")
+
+    # An unknown actor: any 4xx the views answer, 404 included, is said the same way.
+    nobody = "no actor is known by the name 'Nobody'"
+    page.route(
+        re.compile(r"/timeline\?.*actor=Nobody"),
+        lambda route: route.fulfill(status=404, json={"detail": nobody}),
+    )
+    page.goto(f"{server.url}/?actor=Nobody")
+    expect(box).to_contain_text(nobody)
+    expect(page.locator("body")).to_have_attribute("data-ready", "refused")
+    page.unroute(re.compile(r"/timeline\?.*actor=Nobody"))
+    # The browser logs each refused request; nothing else may be logged.
+    watched.errors = [e for e in watched.errors if not re.search(r"status of 4\d\d", e)]
+
+
+def test_a_filter_from_the_url_adds_no_duplicate_actor(watched, server):
+    actors = get(server, "/actors")
+    iran = get(server, "/actors/resolve", name="Téhéran")["id"]
+    for name in ("Téhéran", "teheran"):  # any of its names, spelt as the API matches them
+        page = watched.open(f"?actor={name}")
+        options = page.locator("#f-actor option")
+        expect(options).to_have_count(1 + len(actors))
+        expect(page.locator("#f-actor")).to_have_value(iran)
+        expect(rows(page)).to_have_count(len(get(server, "/timeline", actor=iran)["entries"]))
+
+
+def test_plurals_are_right(watched, server):
+    hamas = get(server, "/actors/resolve", name="Hamas")["id"]
+    summary = get(server, f"/actors/{hamas}/history")["summary"]
+    assert summary["reports"] == summary["incidents"] == 1  # the seed's one report
+    page = watched.open(f"?who={hamas}")
+    stats = page.locator("#actor-view .stats")
+    expect(stats).to_contain_text("1 report")
+    expect(stats).to_contain_text("1 incident")
+    expect(stats).not_to_contain_text("1 reports")
+    expect(stats).not_to_contain_text("1 incidents")
+    page = watched.open()
+    attack = get(server, "/tally", attacks=True)["attacks"][0]
+    expect(page.locator("#attacks li").first).to_contain_text(f"{attack['reports']} reports")
+    expect(page.locator("#main")).not_to_contain_text("(s)")
+    one = page.locator("#incident-list a.incident-link[aria-label$=', 1 report']")
+    assert one.count() >= 1
+    expect(page.locator("#incident-list a.incident-link[aria-label*='(s)']")).to_have_count(0)
+
+
+def test_a_seed_note_is_never_shown_as_the_sources_words(watched, server):
+    sources = get(server, f"/incidents/{STRIKES}")["entry"]["sources"]
+    notes = [s["summary"] for s in sources if s["summary"]]
+    assert len(notes) == 10  # every seed report carries a note (`summary`)
+    page = watched.open(f"?incident={STRIKES}")
+    shown = page.locator("#incident .source .summary")
+    expect(shown).to_have_count(len(notes))
+    for n in range(len(notes)):
+        expect(shown.nth(n)).to_have_text(re.compile(r"^Filer's note, not the source's words: "))
+    quoted = page.locator("#incident q, #incident blockquote").all_inner_texts()
+    assert not any(note[:40] in text for note in notes for text in quoted)
+    assert shown.evaluate_all("els => els.filter(e => e.closest('[lang=fr]')).length") == 0
+    # A seed remark written into a date's wording is not quoted with the source's words.
+    remark = "date de la confirmation telle qu'écrite"
+    expect(page.locator("#incident")).to_contain_text("ce 2 janvier")
+    expect(page.locator("#incident")).to_contain_text(f"filer's note: {remark}")
+    quoted = page.locator("#incident q, #incident blockquote").all_inner_texts()
+    assert "ce 2 janvier" in quoted
+    assert not any(remark in text for text in quoted)
+    everywhere = page.locator("q, blockquote").all_inner_texts()
+    assert not any(remark in text for text in everywhere)  # contradictions list too
+    # The bar's tooltip says so too.
+    page.locator("#timeline .vis-item.lvl-4").hover()
+    expect(page.locator(".vis-tooltip")).to_contain_text("Filer's note, not the source's words")
+    # An actor's description comes from the registry (the seed), not from a source.
+    page = watched.open(f"?who={UNITED_STATES}")
+    expect(page.locator("#actor-view .description")).to_have_text(
+        re.compile(r"^Registry description \(not a source's words\): Les Etats-Unis")
+    )
+
+
+def test_the_slider_marks_reports_and_starts_at_the_first(watched, server):
+    lines = httpx.get(f"{server.url}/events", params={"limit": 10_000}, timeout=10).text
+    events = [httpx.Response(200, content=line).json() for line in lines.splitlines()]
+    reports = [e["position"] for e in events if e["type"].startswith("Report.")]
+    first = min(e["position"] for e in events if e["type"] == "Report.Filed")
+    assert first > 1  # the seed registers its actors first
+    page = watched.open()
+    slider = page.locator("#asof")
+    expect(slider).to_have_attribute("min", str(first))
+    marks = page.locator("#asof-marks .mark")
+    expect(marks).to_have_count(len(reports))
+    assert marks.evaluate_all("ms => ms.map(m => Number(m.dataset.position))") == reports
+    head = int(slider.get_attribute("max"))
+    # Each mark sits where the slider's thumb stands for its position.
+    box = slider.bounding_box()
+    for position in (first, head):
+        x = page.locator(f"#asof-marks .mark[data-position='{position}']").bounding_box()["x"] + 1
+        thumb = box["x"] + 8 + (box["width"] - 16) * (position - first) / (head - first)
+        assert abs(x - thumb) <= 2, (position, x, thumb)
+    expect(page.locator("#asof-help")).to_contain_text(f"position {first}")
+
+
+def bar(page: Page, selector: str) -> dict[str, float]:
+    found = page.locator(f"#timeline .vis-item{selector}").bounding_box()
+    assert found is not None, selector
+    return found
+
+
+def test_the_default_zoom_spreads_the_incidents(watched, server):
+    page = watched.open()
+    expect(page.locator("body")).to_have_attribute("data-window", "all")
+    drone, strikes = bar(page, ".lvl-2"), bar(page, ".lvl-4")
+    hamas = bar(page, ".lvl-1")
+    area = page.locator("#timeline .vis-panel.vis-center").bounding_box()
+    # Late January to February takes a good part of the width, not slivers...
+    assert drone["width"] >= 0.2 * area["width"], (drone, area)
+    assert strikes["width"] >= 20
+    assert strikes["x"] - (drone["x"] + drone["width"]) >= 20  # a visible day apart
+    # ...and October is still on screen, the months between left out and marked.
+    assert area["x"] <= hamas["x"] and hamas["x"] + hamas["width"] <= area["x"] + area["width"]
+    expect(page.locator("#timeline .vis-custom-time-marker")).to_contain_text("days")
+    page.locator("#compress").uncheck()  # the true scale, on request
+    expect(page.locator("#timeline .vis-custom-time-marker")).to_have_count(0)
+    page.wait_for_timeout(800)
+    assert bar(page, ".lvl-2")["width"] < drone["width"] / 2
+
+
+LABELS_UNDER_BARS = """() => {
+  const clash = [];
+  for (const label of document.querySelectorAll('#timeline .vis-item-content > span')) {
+    if (label.hidden || !label.textContent.trim()) continue;
+    const a = label.getBoundingClientRect();
+    const own = label.closest('.vis-item');
+    for (const item of document.querySelectorAll('#timeline .vis-item')) {
+      if (item === own) continue;
+      const b = item.getBoundingClientRect();
+      const apart = a.right <= b.left || b.right <= a.left
+        || a.bottom <= b.top || b.bottom <= a.top;
+      if (!apart) clash.push(label.textContent);
+    }
+  }
+  return clash;
+}"""
+
+
+def test_labels_do_not_run_under_bars(watched, server):
+    watched.page.set_viewport_size({"width": 1100, "height": 900})  # a laptop: less room
+    page = watched.open()
+    expect(page.locator("body")).to_have_attribute("data-window", "all")
+    expect(page.locator("#timeline .envelope-label")).to_have_count(1)
+
+    def clear() -> None:
+        try:
+            page.wait_for_function(f"({LABELS_UNDER_BARS})().length === 0", timeout=3_000)
+        except PlaywrightTimeout:
+            raise AssertionError(page.evaluate(LABELS_UNDER_BARS)) from None
+
+    clear()
+    page.locator("#compress").uncheck()  # the envelope's label now meets the bar
+    clear()
+    page.locator("#compress").check()
+    page.goto(f"{server.url}/?incident={STRIKES}")
+    expect(page.locator("body")).to_have_attribute("data-window", f"chain:{STRIKES}")
+    clear()
+
+
+def test_the_weekly_bars_stand_next_to_the_reported_165(watched, server):
+    page = watched.open()
+    chart = page.evaluate(
+        """() => {
+          const chart = Chart.getChart('tally-chart');
+          const bars = chart.getDatasetMeta(0), marks = chart.getDatasetMeta(2);
+          const one = bars.data.findIndex((_, i) => chart.data.datasets[0].data[i] > 0);
+          const mark = marks.data.find((_, i) => chart.data.datasets[2].data[i]);
+          return {
+            axes: [bars.yAxisID, marks.yAxisID],
+            height: bars.data[one].height, top: chart.chartArea.top, mark: mark.y,
+          };
+        }"""
+    )
+    assert chart["axes"][0] != chart["axes"][1]  # a scale of its own
+    assert chart["height"] >= 40, chart  # one attack in a week, visible
+    assert chart["mark"] >= chart["top"]  # and the 165 on the same chart
+
+
+def test_the_pages_rules_one_by_one(watched, server):
+    """The pure functions in static/rules.js, run in the browser that runs the page."""
+    page = watched.open()
+    got = page.evaluate(
+        """async () => {
+          const r = await import('/static/rules.js');
+          const DAY = 86400000, d = (s) => Date.parse(s + 'T00:00:00Z');
+          const actors = [
+            {id: 'a1', name: 'Iran', aliases: [{name: 'Téhéran'}, {name: "L'Iran"}]},
+            {id: 'a2', name: 'United States', aliases: [{name: 'Washington'}]},
+          ];
+          return {
+            plural: [r.plural(0, 'incident'), r.plural(1, 'incident'), r.plural(2, 'incident'),
+                     r.plural(1, 'attack carried out', 'attacks carried out'),
+                     r.plural(3, 'attack carried out', 'attacks carried out')],
+            errors: [
+              r.errorText({detail: [{field: 'country', msg: 'not a code', type: 'x'},
+                                    {loc: ['query', 'min_level'], msg: 'at most 4'}]}, 422),
+              r.errorText({detail: 'no such actor'}, 404),
+              r.errorText(null, 400),
+            ],
+            actors: [r.resolveActor(actors, 'téhéran')?.id, r.resolveActor(actors, 'A2')?.id,
+                     r.resolveActor(actors, 'Nobody'), r.resolveActor(actors, ''),
+                     r.resolveActor(actors, 'l iran')?.id],
+            folded: [r.foldName("Hachd al-Chaabi"), r.foldName(" Hachd  Al Chaabi"),
+                     r.foldName("Téhéran"), r.foldName("L’Iran")],
+            presence: [r.incidentPresence('x', new Set(['x']), new Set(['x'])),
+                       r.incidentPresence('x', new Set(), new Set(['x'])),
+                       r.incidentPresence('x', new Set(), new Set())],
+            quiet: r.quietStretches([[d('2023-10-07'), d('2023-10-08')],
+                                     [d('2023-10-11'), d('2024-02-03')],
+                                     [d('2024-01-21'), d('2024-02-01')]])
+              .map(({start, end}) => [new Date(start).toISOString().slice(0, 10),
+                                      new Date(end).toISOString().slice(0, 10)]),
+            notQuiet: r.quietStretches([[d('2024-01-01'), d('2024-01-15')],
+                                        [d('2024-01-30'), d('2024-02-01')]]),
+            marks: r.reportMarks([{position: 3, type: 'Report.Corrected'},
+                                  {position: 1, type: 'Actor.Registered'},
+                                  {position: 2, type: 'Report.Filed'}]),
+            start: [r.sliderStart([{position: 5, type: 'Report.Corrected'},
+                                   {position: 7, type: 'Report.Filed'}], 9),
+                    r.sliderStart([], 9)],
+            wording: [r.splitWording("fin janvier"),
+                      r.splitWording("«ce 2 janvier» : date de la confirmation ; contredit"),
+                      r.splitWording('le "2 février", selon la dépêche')],
+            steps: [r.axisStep(DAY / 100), r.axisStep(DAY / 20), r.axisStep(DAY / 3),
+                    r.axisStep(10 * DAY)],
+          };
+        }"""
+    )
+    assert got["plural"] == [
+        "0 incidents",
+        "1 incident",
+        "2 incidents",
+        "1 attack carried out",
+        "3 attacks carried out",
+    ]
+    assert got["errors"] == [
+        "country: not a code; min_level: at most 4",
+        "no such actor",
+        "the service answered 400",
+    ]
+    assert got["actors"] == ["a1", "a2", None, None, "a1"]
+    assert got["folded"] == ["hachd al chaabi", "hachd al chaabi", "teheran", "l iran"]
+    assert got["presence"] == ["shown", "filtered", "absent"]
+    # 11 Oct to 21 Jan: nothing starts or ends (the 11 Oct–3 Feb span runs through).
+    assert got["quiet"] == [["2023-10-15", "2024-01-17"]]
+    assert got["notQuiet"] == []  # 15 days apart: kept
+    assert got["marks"] == [
+        {"position": 2, "type": "Report.Filed"},
+        {"position": 3, "type": "Report.Corrected"},
+    ]
+    assert got["start"] == [7, 9]
+    assert got["wording"] == [
+        {"words": "fin janvier", "note": ""},
+        {"words": "ce 2 janvier", "note": "date de la confirmation ; contredit"},
+        {"words": "2 février", "note": "le …, selon la dépêche"},
+    ]
+    assert got["steps"] == [
+        {"scale": "day", "step": 1},
+        {"scale": "day", "step": 5},
+        {"scale": "month", "step": 1},
+        {"scale": "year", "step": 1},
+    ]
+
+
+def test_a_note_is_not_quoted_on_the_slider_line(watched, server):
+    """A report with only a `summary` (no excerpt, no quote): the line names it a note."""
+    note = "The filer's own words about a statement, for the slider test."
+    (position,) = file(
+        server.url,
+        [
+            {
+                "key": "test-page-note-only",
+                "kind": "statement",
+                "when": "2024-02-05",
+                "summary": note,
+                "actors": [{"name": "Washington", "role": "speaker"}],
+                "source": {"outlet": "AFP", "language": "fr", "published_at": "2024-02-05"},
+            }
+        ],
+    )
+    page = watched.open(f"?as_of={position}")
+    line = page.locator("#asof-event")
+    expect(line).to_contain_text(f"Position {position}: Report.Filed")
+    expect(line).to_contain_text(f"Filer's note, not the source's words: {note}")
+    expect(line.locator("q, [lang=fr]")).to_have_count(0)

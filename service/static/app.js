@@ -4,6 +4,9 @@
 // Libraries (vendored, see vendor/VERSIONS.md): vis-timeline (global `vis`),
 // Chart.js with chartjs-plugin-annotation (global `Chart`), timeline-arrows.
 import Arrow from "./vendor/timeline-arrows/arrow.js";
+import {
+  axisStep, errorText, incidentPresence, plural, quietStretches, reportMarks, resolveActor, sliderStart, splitWording,
+} from "./rules.js";
 
 const LEVELS = [
   "rhetoric",
@@ -34,7 +37,10 @@ const CATEGORIES = {
 };
 const PARAMS = ["country", "actor", "kind", "level", "as_of", "incident", "who", "rollup"];
 const DAY = 86_400_000;
+const NOTE_LABEL = "Filer's note, not the source's words";
 const REPORTED_COLOUR = "#6b1f4f";
+const WEEK_COLOUR = "#c9372c";
+const MAX_MARKS = 5000; // report events read for the slider per request
 
 const app = {
   head: 0, // the newest log position this page knows of
@@ -49,12 +55,20 @@ const app = {
   arrows: null,
   arrowIds: new Set(),
   fitKey: null,
-  entries: [],
+  entries: [], // the incidents on screen (filtered)
+  allEntries: [], // every incident in the log at the position shown
   chart: null,
   known: null, // incidents and their report counts at the last live render
   fresh: new Set(),
   connection: "connecting",
   refreshTimer: null,
+  hiddenKey: null, // the quiet stretches left out of the time axis, as drawn
+  cutIds: [], // the axis marks for them
+  stretches: [],
+  axisKey: null,
+  marks: [], // {position, type} of every report event, for the slider
+  marksScanned: 0, // the log has been read for marks up to here
+  marksLoading: false,
   sliderTimer: null,
 };
 
@@ -128,6 +142,8 @@ function safeDisplayNames(locale) {
   }
 }
 function countryName(code) {
+  // Intl throws on anything that is not a region code ("IRAQ" from ?country=Iraq).
+  if (!/^[A-Z]{2}$/.test(code)) return code;
   const en = regionEn?.of(code);
   const fr = regionFr?.of(code);
   if (!en || en === code) return code;
@@ -180,16 +196,29 @@ window.addEventListener("popstate", () => render());
 
 // ---------------------------------------------------------------- reading the API
 
-async function getJSON(path, params = {}) {
+/** A JSON answer; a 404 is `null` only where "not there" is an answer (an incident, an actor). */
+async function getJSON(path, params = {}, { missing = false } = {}) {
   const query = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value !== "" && value !== null && value !== undefined) query.set(key, value);
   }
   const url = query.toString() ? `${path}?${query}` : path;
   const answer = await fetch(url, { headers: { accept: "application/json" } });
-  if (answer.status === 404) return null;
+  if (answer.status === 404 && missing) return null;
+  if (answer.status >= 400 && answer.status < 500) {
+    // The request itself is wrong (a filter, `as_of`): asking again cannot help.
+    const body = await answer.json().catch(() => null);
+    throw new RequestRefused(errorText(body, answer.status), answer.status);
+  }
   if (!answer.ok) throw new Error(`${url} answered ${answer.status}`);
   return answer.json();
+}
+
+class RequestRefused extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
 }
 
 /** Every timeline entry with its sources (following `next` pages): the page draws them all. */
@@ -207,11 +236,11 @@ async function timelineAll(params) {
 
 /** An actor's history with every appearance (following `next` pages): the page lists them all. */
 async function historyAll(path, params) {
-  const first = await getJSON(path, { ...params, limit: 1000 });
+  const first = await getJSON(path, { ...params, limit: 1000 }, { missing: true });
   let page = first;
   let pages = 0;
   while (page?.next && pages < 50) {
-    page = await getJSON(path, { ...params, limit: 1000, cursor: page.next });
+    page = await getJSON(path, { ...params, limit: 1000, cursor: page.next }, { missing: true });
     if (!page) break;
     first.appearances.push(...page.appearances);
     pages += 1;
@@ -317,23 +346,24 @@ function rowNode(group) {
 function itemNode(item) {
   const entry = item.entry;
   if (item.envelope) {
-    return h("span", { class: "envelope-label" }, "sources range over ", fmtRange(
+    return h("span", { class: "envelope-label", dataset: { incident: entry.incident } }, "sources range over ", fmtRange(
       entry.when.envelope.earliest, entry.when.envelope.latest));
   }
   // Long bars carry the sources' own wording of the date ("fin janvier").
   const days = (utc(entry.when.latest) - utc(entry.when.earliest)) / DAY;
-  const wording = days > 6 ? entry.sources.map((s) => s.when?.wording).find(Boolean) : "";
-  return h("span", { class: "bar-label", lang: langOfEntry(entry) }, wording || "");
+  const wording = days > 6 ? splitWording(entry.sources.map((s) => s.when?.wording).find(Boolean)).words : "";
+  return h("span", { class: "bar-label", lang: langOfEntry(entry), dataset: { incident: entry.incident } }, wording || "");
 }
 
 function tooltip(entry) {
   const lines = [
     `<b>${escapeHtml(labelText(entry))}</b>`,
     escapeHtml(`${fmtRange(entry.when.earliest, entry.when.latest)} · ${levelText(entry)}`),
-    escapeHtml(`${entry.sources.length} report(s)`),
+    escapeHtml(plural(entry.sources.length, "report")),
   ];
+  // The summary is the filer's note (the seed's, for the demo), never the source's words.
   const summary = entry.sources[0]?.summary;
-  if (summary) lines.push(escapeHtml(summary.length > 220 ? `${summary.slice(0, 220)}…` : summary));
+  if (summary) lines.push(`<i>${NOTE_LABEL}:</i> ${escapeHtml(summary.length > 220 ? `${summary.slice(0, 220)}…` : summary)}`);
   return lines.join("<br>");
 }
 
@@ -374,6 +404,7 @@ function ensureTimeline() {
     groupTemplate: (group) => rowNode(group),
     tooltip: { followMouse: true, overflowMethod: "cap", delay: 150 },
   });
+  app.timeline.on("changed", () => requestAnimationFrame(keepLabelsClear));
   // vis fits the window once after its first draw: move it only after that.
   app.drawn = new Promise((resolve) => {
     const once = () => {
@@ -384,7 +415,9 @@ function ensureTimeline() {
   });
   // Says on <body> what the window last settled on (for tests and screenshots).
   app.timeline.on("rangechanged", ({ byUser }) => {
-    document.body.dataset.window = byUser ? "user" : app.pendingWindow || "code";
+    fitAxis();
+    // Redraws by vis itself (an axis step, the cuts) keep the name of the last window.
+    if (byUser || app.pendingWindow) document.body.dataset.window = byUser ? "user" : app.pendingWindow;
     app.pendingWindow = null;
   });
   app.timeline.on("select", ({ items, event }) => {
@@ -499,15 +532,75 @@ function renderTimeline(entries, fitKey, focus = null) {
     spec.id_item_1 = on ? on.cause : "\u0000none";
     if (on) spec.title = escapeHtml(`${labelText(on.entry)} responds to ${labelText(byKey[on.cause])}`);
   }
+  const recut = compressQuietStretches(entries);
   const selected = state().incident;
   app.timeline.setSelection(selected && present.has(selected) ? [selected] : []);
-  const refit = fitKey !== app.fitKey && entries.length;
+  const refit = (recut || fitKey !== app.fitKey) && entries.length;
   if (refit) app.fitKey = fitKey;
   app.timeline.redraw();
   return app.drawn.then(() => {
     if (focus && present.has(focus)) focusChain(focus);
     else if (refit || freshOutsideWindow(entries)) fitAll(!refit);
   });
+}
+
+/**
+ * Leave the long stretches in which no incident starts or ends out of the time
+ * axis: months of nothing would otherwise squeeze the weeks that matter into
+ * slivers. Bars that run through a stretch stay whole; the axis marks each cut.
+ */
+function compressQuietStretches(entries) {
+  // Where most sources place each incident; a dissenting date (the envelope) may fall in a cut.
+  const spans = entries.map((e) => [utc(e.when.earliest).getTime(), utc(e.when.latest).getTime() + DAY]);
+  const stretches = $("#compress").checked ? quietStretches(spans) : [];
+  const key = JSON.stringify(stretches);
+  if (key === app.hiddenKey) return false;
+  app.hiddenKey = key;
+  for (const id of app.cutIds) app.timeline.removeCustomTime(id);
+  app.cutIds = stretches.map((_, n) => `cut-${n}`);
+  app.stretches = stretches;
+  app.timeline.setOptions({ hiddenDates: stretches.map(({ start, end }) => ({ start: new Date(start), end: new Date(end) })) });
+  stretches.forEach(({ start, end }, n) => {
+    const id = app.cutIds[n];
+    app.timeline.addCustomTime(new Date(end), id);
+    const days = Math.round((end - start) / DAY);
+    app.timeline.setCustomTimeMarker(`✂ ${days} days`, id, false);
+    app.timeline.setCustomTimeTitle(`${fmtDay(new Date(start).toISOString().slice(0, 10))} – ${fmtDay(new Date(end).toISOString().slice(0, 10))}: no incident starts or ends in these ${days} days; they are left out of the axis`, id);
+  });
+  return true;
+}
+
+/**
+ * The envelope lies behind its incident's bar: cut its label short before the
+ * bar (or drop it when too little is left) rather than let it run underneath.
+ */
+function keepLabelsClear() {
+  for (const label of document.querySelectorAll("#timeline .envelope-label")) {
+    label.style.maxWidth = "";
+    label.hidden = false;
+    const bar = [...document.querySelectorAll("#timeline .bar-label")]
+      .find((other) => other.dataset.incident === label.dataset.incident)?.closest(".vis-item");
+    if (!bar) continue;
+    const own = label.getBoundingClientRect();
+    const box = bar.getBoundingClientRect();
+    const room = box.left - own.left - 6;
+    if (own.right <= box.left - 6 || own.left >= box.right) continue;
+    if (room < 40) label.hidden = true;
+    else label.style.maxWidth = `${room}px`;
+  }
+}
+
+/** vis picks the axis step from the whole window, cuts included: pick it from what is shown. */
+function fitAxis() {
+  const { start, end } = app.timeline.getWindow();
+  let shown = end - start;
+  for (const cut of app.stretches) shown -= Math.max(0, Math.min(end, cut.end) - Math.max(start, cut.start));
+  const width = $("#timeline .vis-panel.vis-center")?.clientWidth || 800;
+  const step = app.stretches.length ? axisStep(shown / width) : null;
+  const key = JSON.stringify(step);
+  if (key === app.axisKey) return;
+  app.axisKey = key;
+  app.timeline.setOptions({ timeAxis: step || {} });
 }
 
 function freshOutsideWindow(entries) {
@@ -524,7 +617,7 @@ function fitAll(animate = true) {
   const ends = entries.map((e) => utc(e.when.envelope?.latest || e.when.latest).getTime() + DAY);
   const first = Math.min(...starts);
   const last = Math.max(...ends);
-  const pad = Math.max(3 * DAY, (last - first) * 0.04);
+  const pad = app.stretches.length ? 3 * DAY : Math.max(3 * DAY, (last - first) * 0.04);
   app.pendingWindow = "all";
   app.timeline.setWindow(first - pad, last + pad, { animation: animate ? { duration: 300 } : false });
 }
@@ -562,12 +655,12 @@ function renderIncidentList(entries) {
           entry.level === null ? "R" : `L${entry.level}`),
         h("span", { class: "when" }, fmtRange(entry.when.earliest, entry.when.latest)),
         incidentLink(entry.incident, [kind, who].filter(Boolean).join(": "), {
-          "aria-label": `${labelText(entry)}, ${fmtRange(entry.when.earliest, entry.when.latest)}, ${levelText(entry)}, ${entry.sources.length} report(s)`,
+          "aria-label": `${labelText(entry)}, ${fmtRange(entry.when.earliest, entry.when.latest)}, ${levelText(entry)}, ${plural(entry.sources.length, "report")}`,
           "aria-current": selected === entry.incident ? "true" : null,
         }),
         where ? h("span", { class: "where" }, where) : null,
         entry.contradictions.length ? h("span", { class: "flag" }, "⚠ contradiction") : null,
-        entry.responds_to.length ? h("span", { class: "responds" }, "↩ responds to ", entry.responds_to.map((k) => incidentLink(k, shortKey(k)))) : null,
+        entry.responds_to.length ? h("span", { class: "responds" }, "↩ responds to ", entry.responds_to.map((k) => incidentRef(k))) : null,
         h("span", { class: "actors" }, actorLinks.flatMap((link, i) => (i ? [", ", link] : [link]))),
         app.fresh.has(entry.incident) ? h("span", { class: "new-badge" }, "new") : null,
       );
@@ -578,9 +671,25 @@ function renderIncidentList(entries) {
 }
 
 function shortKey(key) {
-  const entry = app.entries.find((e) => e.incident === key);
+  const entry = app.allEntries.find((e) => e.incident === key);
   if (entry) return `${labelText(entry)} (${fmtRange(entry.when.earliest, entry.when.latest)})`;
-  return `${key.startsWith("report:") ? "an incident" : key} (not in the log at this point)`;
+  return key.startsWith("report:") ? "an incident" : key;
+}
+
+/** A link to an incident that says when it is not on screen, and why. */
+function incidentRef(key) {
+  const presence = incidentPresence(
+    key, new Set(app.entries.map((e) => e.incident)), new Set(app.allEntries.map((e) => e.incident)));
+  const link = incidentLink(key, shortKey(key));
+  if (presence === "shown") return link;
+  if (presence === "filtered") {
+    return h("span", { class: "off-screen", dataset: { presence } }, link, " ",
+      h("span", { class: "muted" }, "(hidden by the current filters: "),
+      navLink({ country: "", actor: "", kind: "", level: "" }, "clear filters", { class: "clear-filters" }),
+      h("span", { class: "muted" }, ")"));
+  }
+  return h("span", { class: "off-screen", dataset: { presence } }, link, " ",
+    h("span", { class: "muted" }, "(not in the log at this point)"));
 }
 
 // ---------------------------------------------------------------- one incident
@@ -610,7 +719,7 @@ function renderIncident(answer, open) {
       addFlag(flagged, c.report, "dated before the incident it answers");
     }
   }
-  const answeredBy = app.entries.filter((e) => e.responds_to.includes(entry.incident));
+  const answeredBy = app.allEntries.filter((e) => e.responds_to.includes(entry.incident));
   const corrections = new Map();
   for (const c of entry.corrections) {
     if (!corrections.has(c.report)) corrections.set(c.report, []);
@@ -631,9 +740,9 @@ function renderIncident(answer, open) {
       entry.places.length ? [h("dt", {}, "Where"), h("dd", {}, joinNodes(entry.places.map((p) =>
         h("span", {}, h("span", { lang: langOfEntry(entry) }, p.name), p.country ? h("span", { class: "muted" }, ` (${p.country})`) : null))))] : null,
       entry.chain.length ? [h("dt", {}, "Responds to"), h("dd", {}, h("ol", { class: "chain" }, entry.chain.map((link) =>
-        h("li", {}, "→ ", link.known ? incidentLink(link.incident, shortKey(link.incident)) : h("span", {}, `${link.incident} (not in the log)`),
+        h("li", {}, "→ ", link.known ? incidentRef(link.incident) : h("span", {}, `${link.incident} (not in the log)`),
           link.level !== null && link.level !== undefined ? h("span", { class: "muted" }, ` · level ${link.level}`) : null))))] : null,
-      answeredBy.length ? [h("dt", {}, "Answered by"), h("dd", {}, joinNodes(answeredBy.map((e) => incidentLink(e.incident, shortKey(e.incident)))))] : null,
+      answeredBy.length ? [h("dt", {}, "Answered by"), h("dd", {}, joinNodes(answeredBy.map((e) => incidentRef(e.incident))))] : null,
       entry.counts.length ? [h("dt", {}, "Counts"), h("dd", {}, h("ul", { class: "plain" }, entry.counts.map((c) =>
         h("li", {}, h("b", {}, countText(c)), c.range ? ` (range ${c.low}–${c.high})` : "", " — ",
           joinNodes(c.sources.map((s) => h("q", { lang: langOfReport(s.report) }, s.wording || `${s.value}`)))))))] : null,
@@ -669,6 +778,12 @@ function joinNodes(nodes, separator = ", ") {
   return nodes.flatMap((node, i) => (i ? [separator, node] : [node]));
 }
 
+/** A date as the source worded it, in quotation marks; a filer's remark around it, not. */
+function worded(wording, lang) {
+  const { words, note } = splitWording(wording);
+  return [h("q", { lang }, words), note ? h("span", { class: "wording-note" }, " (", h("span", { class: "note-label" }, "filer's note: "), note, ")") : null];
+}
+
 function sourceItem(s, flags, corrections) {
   const lang = s.language || null;
   let quoted;
@@ -688,13 +803,13 @@ function sourceItem(s, flags, corrections) {
       " ", h("a", { href: `/reports/${s.report}`, class: "raw" }, "report and its history"),
     ),
     h("p", { class: "source-when" }, h("span", { class: "muted" }, `${KINDS[s.kind] || s.kind}, dated `),
-      when.wording ? [h("q", { lang }, when.wording), " → "] : null,
+      when.wording ? [worded(when.wording, lang), " → "] : null,
       fmtRange(when.earliest, when.latest), when.edtf ? h("code", {}, ` ${when.edtf}`) : null,
       when.approximate ? " (approximate)" : "", when.uncertain ? " (uncertain)" : ""),
     flags.map((f) => h("p", { class: "flag" }, `⚠ ${f}`)),
     s.quote ? h("blockquote", { lang }, s.quote) : null,
     s.excerpt ? h("p", { class: "excerpt" }, h("span", { class: "muted" }, "Reporter's sentence: "), h("q", { lang }, s.excerpt)) : null,
-    s.summary ? h("p", { class: "summary" }, s.summary) : null,
+    s.summary ? h("p", { class: "summary" }, h("span", { class: "note-label" }, `${NOTE_LABEL}: `), s.summary) : null,
     corrections.length ? h("ul", { class: "corrections" }, corrections.map((c) => h("li", {},
       `Corrected (${(c.fields || []).join(", ")})`, c.by ? ` on the word of ${c.by}` : "", c.reason ? [": ", h("q", {}, c.reason)] : "",
       c.position ? h("span", { class: "muted" }, ` · log position ${c.position}`) : null))) : null,
@@ -702,19 +817,19 @@ function sourceItem(s, flags, corrections) {
 }
 
 function contradictionItem(c, withIncident) {
-  const head = withIncident ? [incidentLink(c.incident, shortKey(c.incident)), ": "] : [];
+  const head = withIncident ? [incidentRef(c.incident), ": "] : [];
   if (c.type === "date_disagreement") {
     return h("li", { class: "contradiction" }, head, h("b", {}, "Dates disagree. "), c.detail, ".",
       h("ul", {}, c.reports.map((r) => h("li", { class: r.agrees_with_placement ? "" : "disagrees" },
         r.agrees_with_placement ? "✓ " : "✗ ", fmtRange(r.earliest, r.latest), " — ", h("b", {}, r.outlet),
         r.speaker ? [" quoting ", h("span", { lang: langOfReport(r.report) }, r.speaker)] : null,
-        r.wording ? [": ", h("q", { lang: langOfReport(r.report) }, r.wording)] : null))));
+        r.wording ? [": ", worded(r.wording, langOfReport(r.report))] : null))));
   }
   if (c.type === "response_before_cause") {
     return h("li", { class: "contradiction" }, head, h("b", {}, "Response dated before its cause. "),
       h("b", {}, c.outlet), c.speaker ? [" quoting ", h("span", { lang: langOfReport(c.report) }, c.speaker)] : null,
-      c.wording ? [": ", h("q", { lang: langOfReport(c.report) }, c.wording)] : null, ` — ${c.detail} (`,
-      incidentLink(c.responds_to, shortKey(c.responds_to)), ").");
+      c.wording ? [": ", worded(c.wording, langOfReport(c.report))] : null, ` — ${c.detail} (`,
+      incidentRef(c.responds_to), ").");
   }
   return h("li", { class: "contradiction" }, head, c.detail || c.type);
 }
@@ -755,6 +870,7 @@ function renderTally(tally) {
     const bound = r.qualifier === "at_least" ? "at least " : QUALIFIERS[r.qualifier] || "";
     annotations[`gap${n}`] = {
       type: "line",
+      yScaleID: "total",
       xMin: index,
       xMax: index,
       yMin: documented,
@@ -774,6 +890,7 @@ function renderTally(tally) {
     };
     annotations[`reported${n}`] = {
       type: "label",
+      yScaleID: "total",
       xValue: index,
       yValue: r.value,
       position: { x: "end", y: "center" },
@@ -789,14 +906,16 @@ function renderTally(tally) {
       textAlign: "right",
     };
   });
+  // Two scales: a week's few documented attacks would be a hairline next to 165.
   const top = Math.max(5, ...cumulative, ...reported.map((r) => r.value));
+  const weekTop = Math.max(4, ...perWeek);
   const labels = weeks.map((w, i) => (i === 0 || w.slice(5, 7) === "01" && utc(w).getUTCDate() <= 7 ? fmtDay(w) : fmtDay(w, false)));
   const data = {
     labels,
     datasets: [
-      { type: "bar", label: "Documented attacks per week", data: perWeek, backgroundColor: "#c9372c", pointStyle: "rect", order: 3 },
-      { type: "line", label: "Documented, cumulative", data: cumulative, borderColor: "#1f2937", backgroundColor: "#1f2937", pointRadius: 2, borderWidth: 2, stepped: "after", pointStyle: "line", order: 2 },
-      { type: "line", label: "Reported by sources (lower bound)", data: markers, showLine: false, pointStyle: "triangle", pointRadius: 10, pointHoverRadius: 12, backgroundColor: REPORTED_COLOUR, borderColor: REPORTED_COLOUR, order: 1 },
+      { type: "bar", label: "Documented attacks per week", data: perWeek, yAxisID: "week", backgroundColor: WEEK_COLOUR, pointStyle: "rect", order: 3, maxBarThickness: 28 },
+      { type: "line", label: "Documented, cumulative", data: cumulative, yAxisID: "total", borderColor: "#1f2937", backgroundColor: "#1f2937", pointRadius: 2, borderWidth: 2, stepped: "after", pointStyle: "line", order: 2 },
+      { type: "line", label: "Reported by sources (lower bound)", data: markers, yAxisID: "total", showLine: false, pointStyle: "triangle", pointRadius: 10, pointHoverRadius: 12, backgroundColor: REPORTED_COLOUR, borderColor: REPORTED_COLOUR, order: 1 },
     ],
   };
   const canvas = $("#tally-chart");
@@ -812,7 +931,15 @@ function renderTally(tally) {
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
         scales: {
-          y: { beginAtZero: true, suggestedMax: top * 1.1, title: { display: true, text: "attacks" }, ticks: { precision: 0 } },
+          week: {
+            position: "left", beginAtZero: true, suggestedMax: weekTop,
+            title: { display: true, text: "documented per week (bars)", color: WEEK_COLOUR },
+            ticks: { precision: 0, color: WEEK_COLOUR }, grid: { display: false },
+          },
+          total: {
+            position: "right", beginAtZero: true, suggestedMax: top * 1.1,
+            title: { display: true, text: "in all: documented (line), reported (▲)" }, ticks: { precision: 0 },
+          },
           x: { title: { display: true, text: "week beginning" }, ticks: { maxRotation: 0, autoSkipPadding: 8 } },
         },
         plugins: {
@@ -832,7 +959,8 @@ function renderTally(tally) {
     });
   } else {
     app.chart.data = data;
-    app.chart.options.scales.y.suggestedMax = top * 1.1;
+    app.chart.options.scales.total.suggestedMax = top * 1.1;
+    app.chart.options.scales.week.suggestedMax = weekTop;
     app.chart.options.plugins.annotation.annotations = annotations;
     app.chart.options.plugins.tooltip.callbacks.title = (items) => `Week of ${fmtDay(weeks[items[0].dataIndex])}`;
     app.chart.options.plugins.tooltip.callbacks.afterBody = (items) =>
@@ -854,11 +982,11 @@ function renderTally(tally) {
     r.excerpt ? h("p", { class: "excerpt" }, h("q", { lang: langOfReport(r.report) }, r.excerpt)) : null,
   )) : [h("li", { class: "empty" }, "No source has reported a tally at this point.")]));
   fill($("#attacks"), ...(tally.attacks.length ? tally.attacks.map((a) => h("li", {},
-    h("span", { class: "when" }, fmtDay(a.day)), " ", incidentLink(a.incident, shortKey(a.incident)),
+    h("span", { class: "when" }, fmtDay(a.day)), " ", incidentRef(a.incident),
     a.targets.length ? [" — on ", joinNodes(a.targets.map((t) => actorLink(t.key, t.name)))] : null,
     a.claimants?.length ? [" — claimed by ", joinNodes(a.claimants.map((c) => (c.key ? actorLink(c.key, c.name) : c.name)))] : null,
     a.countries?.length ? ` (${a.countries.join(", ")})` : "",
-    ` · ${a.reports} report(s)`,
+    ` · ${plural(a.reports, "report")}`,
   )) : [h("li", { class: "empty" }, "None documented at this point.")]));
 }
 
@@ -895,7 +1023,7 @@ function renderActor(answer, id, rollup) {
     h("div", { class: "detail-head" },
       h("h2", { id: "actor-title", tabindex: "-1" }, actor.name),
       actor.category ? h("span", { class: "badge cat" }, CATEGORIES[actor.category] || actor.category) : null),
-    actor.description ? h("p", { class: "description" }, actor.description) : null,
+    actor.description ? h("p", { class: "description" }, h("span", { class: "note-label" }, "Registry description (not a source's words): "), actor.description) : null,
     actor.aliases?.length ? h("p", {}, "Also written: ", joinNodes(actor.aliases.map((a) =>
       h("span", { class: "alias", lang: a.language || null }, a.name, a.language ? h("span", { class: "muted" }, ` (${a.language})`) : null)))) : null,
     actor.parent_id ? h("p", {}, "Within: ", actorLink(actor.parent_id, actorName(actor.parent_id))) : null,
@@ -904,20 +1032,20 @@ function renderActor(answer, id, rollup) {
       h("input", { type: "checkbox", id: "rollup", checked: rollup, onchange: (e) => go({ rollup: e.target.checked ? "" : "0" }) }),
       " Include the actors within it"),
     h("ul", { class: "stats", "aria-label": "Summary" },
-      stat("reports", s.reports), stat("incidents", s.incidents), stat("attacks carried out", s.attacks_carried_out),
-      stat("attacks suffered", s.attacks_suffered), stat("statements", s.statements), stat("denials", s.denials),
-      stat("retracted reports", s.retracted_reports)),
+      stat(s.reports, "report"), stat(s.incidents, "incident"), stat(s.attacks_carried_out, "attack carried out", "attacks carried out"),
+      stat(s.attacks_suffered, "attack suffered", "attacks suffered"), stat(s.statements, "statement"), stat(s.denials, "denial"),
+      stat(s.retracted_reports, "retracted report")),
     h("p", { class: "roles-line" }, "Roles: ", [...roles].map(([role, n]) => `${role} ×${n}`).join(", ") || "none"),
     h("table", { class: "appearances" },
       h("caption", {}, "Every report it appears in, in time order"),
       h("thead", {}, h("tr", {}, ["When", "Role", "Written as", "Kind", "Incident", "Source", "Quoted"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, answer.appearances.map((a) => h("tr", { class: a.retracted ? "retracted-row" : "" },
-        h("td", {}, fmtRange(a.when?.earliest, a.when?.latest), a.when?.wording ? h("div", {}, h("q", { lang: langOfReport(a.report) }, a.when.wording)) : null),
+        h("td", {}, fmtRange(a.when?.earliest, a.when?.latest), a.when?.wording ? h("div", {}, worded(a.when.wording, langOfReport(a.report))) : null),
         h("td", {}, h("b", {}, a.role), a.actor !== actor.id ? h("div", { class: "muted" }, "as ", actorLink(a.actor, a.actor_name)) : null),
         h("td", {}, joinNodes((a.written_as || []).map((w) => h("q", { lang: langOfReport(a.report) }, w)))),
         h("td", {}, KINDS[a.kind] || a.kind, a.retracted ? h("div", { class: "badge retracted-badge" }, "retracted") : null,
           a.corrections ? h("div", { class: "muted" }, `corrected ×${a.corrections}`) : null),
-        h("td", {}, a.incident ? incidentLink(a.incident, shortKey(a.incident)) : "—"),
+        h("td", {}, a.incident ? incidentRef(a.incident) : "—"),
         h("td", {}, h("b", {}, a.outlet), a.speaker ? [" quoting ", h("span", { lang: langOfReport(a.report) }, a.speaker)] : null,
           a.speaker ? h("span", { class: `badge ${a.anonymous ? "anon" : "named"}` }, a.anonymous ? "anonymous" : "named") : null),
         h("td", {}, a.quote ? h("q", { lang: langOfReport(a.report) }, a.quote) : h("span", { class: "muted" }, "—")),
@@ -925,7 +1053,11 @@ function renderActor(answer, id, rollup) {
   );
 }
 
-const stat = (label, value) => h("li", {}, h("b", {}, String(value ?? 0)), ` ${label}`);
+/** "1 incident", "3 incidents": the number in bold. */
+function stat(value, one, many) {
+  const [count, ...words] = plural(value ?? 0, one, many).split(" ");
+  return h("li", {}, h("b", {}, count), ` ${words.join(" ")}`);
+}
 
 // ---------------------------------------------------------------- filters
 
@@ -945,23 +1077,25 @@ function renderFilters(s, timelineForOptions) {
     return [code, `${code} — ${countryName(code)}${written ? ` (as written: ${written})` : ""}`];
   }), s.country.toUpperCase());
   const actors = [...app.actors.values()].sort((a, b) => a.name.localeCompare(b.name));
+  // The URL may name the actor by any of its names ("Téhéran"): select its entry.
+  const chosen = resolveActor(actors, s.actor);
   fillSelect($("#f-actor"), "all", actors.map((a) => {
     const other = (a.aliases || []).map((x) => x.name).slice(0, 3).join(", ");
     return [a.id, other ? `${a.name} (${other})` : a.name];
-  }), s.actor);
+  }), chosen ? chosen.id : s.actor, s.actor && !chosen ? `${s.actor} (not a registered actor)` : null);
   $("#f-kind").value = s.kind;
   $("#f-level").value = s.level;
   $("#f-reset").href = href({ country: "", actor: "", kind: "", level: "" });
 }
 
-function fillSelect(select, allText, options, value) {
+function fillSelect(select, allText, options, value, unknownText = null) {
   const current = [...select.options].map((o) => `${o.value}\u0000${o.textContent}`).join("\n");
   const wanted = [["", allText], ...options].map(([v, t]) => `${v}\u0000${t}`).join("\n");
   if (current !== wanted) {
     select.replaceChildren(...[["", allText], ...options].map(([v, t]) => h("option", { value: v }, t)));
   }
   if (value && ![...select.options].some((o) => o.value === value)) {
-    select.append(h("option", { value }, value));
+    select.append(h("option", { value }, unknownText || value));
   }
   select.value = value;
 }
@@ -982,12 +1116,54 @@ $("#filters").addEventListener("submit", (event) => event.preventDefault());
 const slider = $("#asof");
 
 function updateSlider(s) {
+  slider.min = String(app.marksScanned ? sliderStart(app.marks, app.head) : 0); // 0 until the marks are read
   slider.max = String(app.head);
   const value = s.as_of ? Math.min(app.shown ?? app.head, app.head) : app.head;
   if (document.activeElement !== slider || !app.sliderTimer) slider.value = String(value);
   $("#asof-out").textContent = s.as_of ? `${value} of ${app.head}` : `${app.head} (now)`;
   slider.setAttribute("aria-valuetext", s.as_of ? `position ${value} of ${app.head}` : `position ${app.head}, now, live`);
   $("#to-live").disabled = !s.as_of;
+}
+
+/** Where reports were filed, corrected or retracted, read from the log as it grows. */
+async function loadMarks() {
+  if (app.marksLoading || app.marksScanned >= app.head) return;
+  app.marksLoading = true;
+  const upTo = app.head;
+  try {
+    const types = ["Report.Filed", "Report.Corrected", "Report.Retracted"].map((t) => `&type=${t}`).join("");
+    const answer = await fetch(`/events?after=${app.marksScanned}&limit=${MAX_MARKS}${types}`);
+    if (!answer.ok) return;
+    const events = (await answer.text()).split("\n").filter(Boolean).map((line) => JSON.parse(line));
+    const known = new Set(app.marks.map((m) => m.position));
+    app.marks.push(...reportMarks(events).filter((m) => !known.has(m.position)));
+    app.marks.sort((a, b) => a.position - b.position);
+    app.marksScanned = events.length >= MAX_MARKS ? events[events.length - 1].position : upTo;
+  } catch {
+    return;
+  } finally {
+    app.marksLoading = false;
+  }
+  updateSlider(state());
+  drawMarks();
+  if (app.marksScanned < app.head) loadMarks();
+}
+
+function drawMarks() {
+  const min = Number(slider.min);
+  const max = Number(slider.max);
+  const span = Math.max(1, max - min);
+  const box = $("#asof-marks");
+  fill(box, ...app.marks.filter((m) => m.position >= min && m.position <= max).map((m) => h("span", {
+    class: `mark ${m.type === "Report.Filed" ? "filed" : "changed"}`,
+    style: `left: ${((m.position - min) / span) * 100}%`,
+    title: `position ${m.position}: ${m.type}`,
+    dataset: { position: String(m.position) },
+  })));
+  const first = sliderStart(app.marks, app.head);
+  $("#asof-help").textContent = app.marks.length
+    ? `Drag back (or use the arrow keys) to see the whole page as the log stood then. Marks: reports filed (tall), corrected or retracted (short). It starts at the first report, position ${first}; the positions before it register the actors.`
+    : "Drag back (or use the arrow keys) to see the whole page as the log stood then.";
 }
 
 slider.addEventListener("input", () => {
@@ -1002,6 +1178,11 @@ slider.addEventListener("input", () => {
 });
 $("#to-live").addEventListener("click", () => go({ as_of: "" }));
 $("#fit-all").addEventListener("click", () => fitAll());
+$("#compress").addEventListener("change", () => {
+  if (!app.timeline) return;
+  compressQuietStretches(app.entries);
+  fitAll(false);
+});
 
 async function describePosition(position) {
   const target = $("#asof-event");
@@ -1015,10 +1196,16 @@ async function describePosition(position) {
     if (!line) return;
     const event = JSON.parse(line);
     const data = event.data || {};
-    const what = data.content?.excerpt || data.content?.summary || data.name || data.reason || "";
+    const content = data.content || {};
+    const cut = (text) => (text.length > 160 ? `${text.slice(0, 160)}…` : text);
+    // Only the source's own words go in quotation marks, in the source's language.
+    const words = content.excerpt || content.source?.quote;
+    let what = "";
+    if (words) what = h("q", { lang: content.source?.language || null }, cut(words));
+    else if (content.summary) what = h("span", {}, h("span", { class: "note-label" }, `${NOTE_LABEL}: `), cut(content.summary));
+    else if (data.name || data.reason) what = cut(data.name || data.reason);
     const when = String(event.recorded_at).replace("T", " ").slice(0, 19);
-    fill(target, h("span", {}, `Position ${event.position}: ${event.type}, recorded ${when} UTC`,
-      what ? [" — ", h("q", { lang: data.content?.source?.language || null }, what.length > 160 ? `${what.slice(0, 160)}…` : what)] : ""));
+    fill(target, h("span", {}, `Position ${event.position}: ${event.type}, recorded ${when} UTC`, what ? [" — ", what] : ""));
   } catch {
     target.textContent = "";
   }
@@ -1031,10 +1218,24 @@ function showError(error) {
   if (!error) {
     box.hidden = true;
     box.textContent = "";
+    delete box.dataset.kind;
     return;
   }
   box.hidden = false;
-  box.textContent = `Could not read the service: ${error.message || error}. Retrying…`;
+  if (!(error instanceof RequestRefused)) {
+    box.dataset.kind = "retrying";
+    box.textContent = `Could not read the service: ${error.message || error}. Retrying…`;
+    return;
+  }
+  const s = state();
+  box.dataset.kind = "refused";
+  fill(box,
+    h("b", {}, "The service did not accept this view: "), error.message, ". ",
+    s.country || s.actor || s.kind || s.level
+      ? navLink({ country: "", actor: "", kind: "", level: "" }, "Clear filters", { class: "error-action", "data-nav": "reset" })
+      : null,
+    s.as_of ? [" ", navLink({ as_of: "" }, "Show the log now", { class: "error-action" })] : null,
+  );
 }
 
 async function render({ focus = null, minPosition = null } = {}) {
@@ -1047,20 +1248,22 @@ async function render({ focus = null, minPosition = null } = {}) {
   try {
     const [timeline, unfiltered, tally, contradictions, actors, incident, actorHistory] = await Promise.all([
       timelineAll({ ...filters, ...common }),
-      filtered && !onActor ? timelineAll(common) : null,
+      filtered ? timelineAll(common) : null,
       onActor ? null : getJSON("/tally", { group_by: "week", attacks: true, reported: true, ...common }),
       onActor ? null : getJSON("/contradictions", common),
       getJSON("/actors"),
-      s.incident && !onActor ? getJSON(`/incidents/${encodeURIComponent(s.incident)}`, common) : null,
+      s.incident && !onActor ? getJSON(`/incidents/${encodeURIComponent(s.incident)}`, common, { missing: true }) : null,
       onActor ? historyAll(`/actors/${encodeURIComponent(s.who)}/history`, { rollup: s.rollup === "0" ? "false" : "true", ...common }) : null,
     ]);
     if (seq !== app.seq) return; // a newer render started meanwhile
     clearTimeout(app.retryTimer);
     showError(null);
+    $("#main").hidden = false;
     app.shown = timeline.position;
     if (!s.as_of) app.head = Math.max(app.head, timeline.position);
     for (const actor of actors || []) app.actors.set(actor.id, actor);
     app.entries = timeline.entries;
+    app.allEntries = unfiltered?.entries || timeline.entries; // what the filters hide is still in the log
     learnLanguages(timeline.entries);
     learnLanguages(unfiltered?.entries);
     if (!s.as_of) markFresh(timeline.entries, minPosition !== null);
@@ -1070,6 +1273,8 @@ async function render({ focus = null, minPosition = null } = {}) {
     $("#filters").hidden = onActor;
     renderFilters(s, unfiltered || timeline);
     updateSlider(s);
+    loadMarks();
+    drawMarks();
     setConnection(app.connection);
     describePosition(app.shown);
 
@@ -1098,6 +1303,13 @@ async function render({ focus = null, minPosition = null } = {}) {
     if (seq !== app.seq) return;
     showError(error);
     clearTimeout(app.retryTimer);
+    if (error instanceof RequestRefused) {
+      // Say it once; what was on screen answered another question, so hide it.
+      $("#main").hidden = true;
+      renderFilters(state(), null);
+      document.body.dataset.ready = "refused";
+      return;
+    }
     app.retryTimer = setTimeout(() => render(), 3000);
   }
 }
@@ -1109,7 +1321,7 @@ function markFresh(entries, live) {
     const fresh = entries.filter((e) => !app.known.has(e.incident) || app.known.get(e.incident) < now.get(e.incident));
     if (fresh.length) {
       for (const e of fresh) app.fresh.add(e.incident);
-      announce(`${fresh.length} incident(s) new or updated: ${fresh.map(labelText).join("; ")}`);
+      announce(`${plural(fresh.length, "incident")} new or updated: ${fresh.map(labelText).join("; ")}`);
       setTimeout(() => {
         for (const e of fresh) app.fresh.delete(e.incident);
       }, 15_000);
@@ -1188,7 +1400,7 @@ function subscribe(after) {
 
 async function start() {
   try {
-    const ready = await getJSON("/readyz");
+    const ready = await getJSON("/readyz", {}, { missing: true });
     app.head = ready?.position ?? 0;
   } catch {
     app.head = 0;

@@ -38,7 +38,7 @@ from domain.errors import (
 from domain.filing import BatchConflictError, Filing, FilingRequest, Item, plan
 from domain.hierarchy import HIERARCHY_ID, Hierarchy, cycle_problem
 from domain.history import aggregates_created_by
-from domain.reports import Report, content_digest, report_id_for_key
+from domain.reports import Report, change_digest, content_digest, report_id_for_key
 from domain.values import ActorCategory, Alias, ReportContent, normalise_name
 
 # Events keep their short names ("Report.Filed") in the public log.
@@ -62,7 +62,8 @@ _CHANGE_ATTEMPTS = 10
 @dataclass(frozen=True)
 class Change:
     version: int
-    position: int
+    position: int | None  # None when a key had already made this change: nothing written
+    created: bool = True
 
 
 class TimelineApplication(Application[UUID]):
@@ -243,11 +244,18 @@ class TimelineApplication(Application[UUID]):
         corrected_by: str | None = None,
         expected_version: int | None = None,
         written_by: str | None = None,
+        key: str | None = None,
     ) -> Change:
+        asked = {"changes": changes, "reason": reason, "corrected_by": corrected_by}
+        digest = change_digest("correction", {**asked, "expected_version": expected_version})
         return self._change_report(
             report_id,
             expected_version,
-            lambda report: report.correct(changes, reason, corrected_by, written_by),
+            key,
+            digest,
+            lambda report: report.correct(
+                changes, reason, corrected_by, written_by, key, digest if key else None
+            ),
         )
 
     def retract_report(
@@ -257,31 +265,46 @@ class TimelineApplication(Application[UUID]):
         retracted_by: str | None = None,
         expected_version: int | None = None,
         written_by: str | None = None,
+        key: str | None = None,
     ) -> Change:
+        asked = {"reason": reason, "retracted_by": retracted_by}
+        digest = change_digest("retraction", {**asked, "expected_version": expected_version})
         return self._change_report(
             report_id,
             expected_version,
-            lambda report: report.retract(reason, retracted_by, written_by),
+            key,
+            digest,
+            lambda report: report.retract(
+                reason, retracted_by, written_by, key, digest if key else None
+            ),
         )
 
-    def _change_report(self, report_id: UUID, expected_version: int | None, command: Any) -> Change:
+    def _change_report(
+        self,
+        report_id: UUID,
+        expected_version: int | None,
+        key: str | None,
+        digest: str,
+        command: Any,
+    ) -> Change:
         # Optimistic concurrency: the store refuses a second event at the same
-        # version. With an expected version the caller hears of it (409); without
-        # one the command is re-run on the fresh state, never silently merged.
+        # version, so every change is decided on the report's latest state. That
+        # is also what makes a key safe: of two retries racing, one writes, the
+        # other finds the key in the report on its next round (200, no write).
         for attempt in range(_CHANGE_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0.001, 0.01 * attempt))  # spread the contenders
             report = self.get_report(report_id)
+            earlier = report.earlier_change(key, digest)
+            if earlier is not None:
+                return Change(version=earlier, position=None, created=False)
             if expected_version is not None and report.version != expected_version:
                 raise VersionConflictError(expected_version, report.version)
             command(report)
             try:
                 recordings = self.save(report)
             except IntegrityError:
-                if expected_version is not None:
-                    current = self.repository.get(report_id).version
-                    raise VersionConflictError(expected_version, current) from None
-                continue
+                continue  # with an expected version, the next round says 409
             return Change(version=report.version, position=recordings[-1].notification.id)
         raise ContentionError(report_id)
 

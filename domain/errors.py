@@ -27,6 +27,17 @@ class IdempotencyConflictError(DomainError):
         super().__init__(f"key {key!r} already filed report {report_id} with a different payload")
 
 
+class ChangeKeyConflictError(DomainError):
+    """A correction or retraction key was used on this report for another request."""
+
+    def __init__(self, key: str, report_id: UUID, version: int) -> None:
+        self.key = key
+        super().__init__(
+            f"key {key!r} already made version {version} of report {report_id} "
+            "with a different request"
+        )
+
+
 class VersionConflictError(DomainError):
     def __init__(self, expected: int, actual: int) -> None:
         self.expected = expected

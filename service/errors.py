@@ -24,6 +24,7 @@ _STATUS = {
     errors.UnknownActorError: 404,
     errors.IdempotencyConflictError: 409,
     errors.VersionConflictError: 409,
+    errors.ChangeKeyConflictError: 409,
     errors.NameTakenError: 409,
     errors.ActorConflictError: 409,
     errors.ReportRetractedError: 409,

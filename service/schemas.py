@@ -165,10 +165,19 @@ ContentChanges = create_model(  # type: ignore[call-overload]
 )
 
 
+_CHANGE_KEY = Field(
+    default=None,
+    description="Client key (or the Idempotency-Key header): the same key on this report "
+    "with the same request again is 200 with the change it made, nothing written; "
+    "with another request, 409.",
+)
+
+
 class CorrectionIn(BaseModel):
     changes: ContentChanges = Field(  # type: ignore[valid-type]
         description="The fields to replace, with their new values."
     )
+    key: IdempotencyKey | None = _CHANGE_KEY
     reason: Text
     corrected_by: Name | None = Field(default=None, description="On whose word.")
     expected_version: int | None = Field(
@@ -207,6 +216,7 @@ class CorrectionIn(BaseModel):
 
 
 class RetractionIn(BaseModel):
+    key: IdempotencyKey | None = _CHANGE_KEY
     reason: Text
     retracted_by: Name | None = None
     expected_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)

@@ -38,7 +38,13 @@ from domain.errors import (
 from domain.filing import BatchConflictError, Filing, FilingRequest, Item, plan
 from domain.hierarchy import HIERARCHY_ID, Hierarchy, cycle_problem
 from domain.history import aggregates_created_by
-from domain.reports import Report, change_digest, content_digest, report_id_for_key
+from domain.reports import (
+    Report,
+    change_digest,
+    content_digest,
+    default_key,
+    report_id_for_key,
+)
 from domain.values import ActorCategory, Alias, ReportContent, normalise_name
 
 # Events keep their short names ("Report.Filed") in the public log.
@@ -64,6 +70,15 @@ class Change:
     version: int
     position: int | None  # None when a key had already made this change: nothing written
     created: bool = True
+
+
+def _items(request: FilingRequest) -> list[Item]:
+    # A report without a key is keyed by its content: a retry finds it filed.
+    items = []
+    for content, key in request.items:
+        digest = content_digest(content)
+        items.append(Item(content, key if key is not None else default_key(digest), digest))
+    return items
 
 
 class TimelineApplication(Application[UUID]):
@@ -117,11 +132,7 @@ class TimelineApplication(Application[UUID]):
         """
         outcomes: list[list[Filing] | Exception | None] = [None] * len(requests)
         self._refuse_unknown_mentions(requests, outcomes)
-        pending = {
-            r: [Item(content, key, content_digest(content)) for content, key in request.items]
-            for r, request in enumerate(requests)
-            if outcomes[r] is None
-        }
+        pending = {r: _items(request) for r, request in enumerate(requests) if outcomes[r] is None}
         stored: dict[str, tuple[UUID, str]] = {}
         for _ in range(_SAVE_ATTEMPTS):
             todo = plan(pending, stored)

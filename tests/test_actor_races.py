@@ -156,3 +156,20 @@ def test_a_cycle_in_an_old_log_is_refused_not_walked_forever(settings: Any) -> N
         answer = client.put(f"/actors/{x}/parent", json={"parent_id": str(a)})
         assert answer.status_code == 200, answer.text
         assert answer.json()["parent_id"] == str(a)
+
+
+def test_crossed_parents_through_two_servers_on_one_postgres(postgres_settings: Any) -> None:
+    env = {
+        "TIMELINE_DATABASE_URL": postgres_settings.database_url,
+        "TIMELINE_POSTGRES_SCHEMA": postgres_settings.postgres_schema,
+    }
+    serve = ["serve", "--runners", "none"]
+    with running(Process(serve, env, free_port()), Process(serve, env, free_port())) as servers:
+        one, two = (httpx.Client(base_url=s.url, headers=auth(s.url), timeout=30) for s in servers)
+        for n in range(ROUNDS):
+            a, b = register(one, f"A{n}"), register(one, f"B{n}")
+            answers = race([put_parent(one, a, b), put_parent(two, b, a)])
+            assert sorted(r.status_code for r in answers) == [200, 422], [r.text for r in answers]
+        no_cycle(one)
+        one.close()
+        two.close()

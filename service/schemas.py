@@ -165,19 +165,19 @@ ContentChanges = create_model(  # type: ignore[call-overload]
 )
 
 
-_CHANGE_KEY = Field(
-    default=None,
-    description="Client key (or the Idempotency-Key header): the same key on this report "
-    "with the same request again is 200 with the change it made, nothing written; "
-    "with another request, 409.",
-)
+def _change_key() -> Any:
+    return Field(
+        default=None,
+        description="Client key (or the Idempotency-Key header): the same key on this report "
+        "with the same request again is 200 with the change it made, nothing written; "
+        "with another request, 409.",
+    )
 
 
 class CorrectionIn(BaseModel):
     changes: ContentChanges = Field(  # type: ignore[valid-type]
         description="The fields to replace, with their new values."
     )
-    key: IdempotencyKey | None = _CHANGE_KEY
     reason: Text
     corrected_by: Name | None = Field(default=None, description="On whose word.")
     expected_version: int | None = Field(
@@ -186,6 +186,7 @@ class CorrectionIn(BaseModel):
         le=MAX_VERSION,
         description="Refuse (409) unless the report is at this version.",
     )
+    key: IdempotencyKey | None = _change_key()
 
     model_config = ConfigDict(
         extra="forbid",
@@ -201,6 +202,7 @@ class CorrectionIn(BaseModel):
                 "date les frappes du 2 février.",
                 "corrected_by": "AFP desk",
                 "expected_version": 1,
+                "key": "afp-desk-fix-janvier",
             }
         },
     )
@@ -216,10 +218,10 @@ class CorrectionIn(BaseModel):
 
 
 class RetractionIn(BaseModel):
-    key: IdempotencyKey | None = _CHANGE_KEY
     reason: Text
     retracted_by: Name | None = None
     expected_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
+    key: IdempotencyKey | None = _change_key()
 
     model_config = ConfigDict(
         extra="forbid",

@@ -8,6 +8,7 @@ guarantees that one name never points at two actors, even under races.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -99,3 +100,58 @@ class ActorName(Aggregate):
     def __init__(self, name: str, actor_id: UUID) -> None:
         self.name = name
         self.actor_id = actor_id
+
+
+def registration_conflicts(
+    existing: Actor,
+    name: str,
+    aliases: Sequence[Alias],
+    parent_id: UUID | None,
+    description: str | None,
+    category: ActorCategory | None,
+    owner_of: Callable[[str], UUID | None],
+) -> list[tuple[str, str]]:
+    """(field, problem) for each detail of a registration that the registered actor lacks.
+
+    Registering again is idempotent when it states a subset of what is known:
+    the same canonical name, aliases the actor already has (with the same
+    language, if one is given), and a parent, description and category that are
+    either left out or equal. Names added and parents set since registration
+    keep an older registration valid."""
+    where = f"/actors/{existing.id}"
+    found: list[tuple[str, str]] = []
+    if name != existing.name:
+        found.append(("name", f"actor {existing.id} is registered as {existing.name!r}; use it"))
+    known = {normalise_name(a.name): a for a in existing.aliases}
+    canonical = normalise_name(existing.name)
+    for i, alias in enumerate(aliases):
+        norm = normalise_name(alias.name)
+        if norm == canonical:
+            continue
+        if norm not in known:
+            owner = owner_of(alias.name)
+            found.append(
+                (f"aliases.{i}.name", f"name {alias.name!r} already belongs to actor {owner}")
+                if owner is not None and owner != existing.id
+                else (
+                    f"aliases.{i}.name",
+                    f"{alias.name!r} is not a name of actor {existing.id}; "
+                    f"add it with POST {where}/aliases",
+                )
+            )
+        elif alias.language is not None and alias.language != known[norm].language:
+            found.append(
+                (
+                    f"aliases.{i}.language",
+                    f"{alias.name!r} is registered with language {known[norm].language!r}",
+                )
+            )
+    if parent_id is not None and parent_id != existing.parent_id:
+        now = f"is {existing.parent_id}" if existing.parent_id else "is not set"
+        found.append(("parent_id", f"{now}; change it with PUT {where}/parent"))
+    if description is not None and description != existing.description:
+        found.append(("description", f"is registered as {existing.description!r}"))
+    if category is not None and category != existing.category:
+        now = f"is registered as {existing.category!s}" if existing.category else "is not set"
+        found.append(("category", now))
+    return found

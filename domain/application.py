@@ -24,7 +24,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
-from domain.actors import Actor, ActorName, actor_name_id
+from domain.actors import Actor, ActorName, actor_name_id, registration_conflicts
 from domain.errors import (
     ActorConflictError,
     ContentionError,
@@ -36,8 +36,15 @@ from domain.errors import (
     VersionConflictError,
 )
 from domain.filing import BatchConflictError, Filing, FilingRequest, Item, plan
+from domain.hierarchy import HIERARCHY_ID, Hierarchy, cycle_problem
 from domain.history import aggregates_created_by
-from domain.reports import Report, content_digest, report_id_for_key
+from domain.reports import (
+    Report,
+    change_digest,
+    content_digest,
+    default_key,
+    report_id_for_key,
+)
 from domain.values import ActorCategory, Alias, ReportContent, normalise_name
 
 # Events keep their short names ("Report.Filed") in the public log.
@@ -49,6 +56,8 @@ EVENT_TYPES = {
     "Actor.AliasAdded": get_topic(Actor.AliasAdded),
     "Actor.ParentSet": get_topic(Actor.ParentSet),
     "ActorName.Claimed": get_topic(ActorName.Claimed),
+    "Hierarchy.Created": get_topic(Hierarchy.Created),
+    "Hierarchy.ParentChanged": get_topic(Hierarchy.ParentChanged),
 }
 EVENT_TYPE_BY_TOPIC = {topic: name for name, topic in EVENT_TYPES.items()}
 
@@ -59,7 +68,17 @@ _CHANGE_ATTEMPTS = 10
 @dataclass(frozen=True)
 class Change:
     version: int
-    position: int
+    position: int | None  # None when a key had already made this change: nothing written
+    created: bool = True
+
+
+def _items(request: FilingRequest) -> list[Item]:
+    # A report without a key is keyed by its content: a retry finds it filed.
+    items = []
+    for content, key in request.items:
+        digest = content_digest(content)
+        items.append(Item(content, key if key is not None else default_key(digest), digest))
+    return items
 
 
 class TimelineApplication(Application[UUID]):
@@ -113,11 +132,7 @@ class TimelineApplication(Application[UUID]):
         """
         outcomes: list[list[Filing] | Exception | None] = [None] * len(requests)
         self._refuse_unknown_mentions(requests, outcomes)
-        pending = {
-            r: [Item(content, key, content_digest(content)) for content, key in request.items]
-            for r, request in enumerate(requests)
-            if outcomes[r] is None
-        }
+        pending = {r: _items(request) for r, request in enumerate(requests) if outcomes[r] is None}
         stored: dict[str, tuple[UUID, str]] = {}
         for _ in range(_SAVE_ATTEMPTS):
             todo = plan(pending, stored)
@@ -240,11 +255,18 @@ class TimelineApplication(Application[UUID]):
         corrected_by: str | None = None,
         expected_version: int | None = None,
         written_by: str | None = None,
+        key: str | None = None,
     ) -> Change:
+        asked = {"changes": changes, "reason": reason, "corrected_by": corrected_by}
+        digest = change_digest("correction", {**asked, "expected_version": expected_version})
         return self._change_report(
             report_id,
             expected_version,
-            lambda report: report.correct(changes, reason, corrected_by, written_by),
+            key,
+            digest,
+            lambda report: report.correct(
+                changes, reason, corrected_by, written_by, key, digest if key else None
+            ),
         )
 
     def retract_report(
@@ -254,31 +276,46 @@ class TimelineApplication(Application[UUID]):
         retracted_by: str | None = None,
         expected_version: int | None = None,
         written_by: str | None = None,
+        key: str | None = None,
     ) -> Change:
+        asked = {"reason": reason, "retracted_by": retracted_by}
+        digest = change_digest("retraction", {**asked, "expected_version": expected_version})
         return self._change_report(
             report_id,
             expected_version,
-            lambda report: report.retract(reason, retracted_by, written_by),
+            key,
+            digest,
+            lambda report: report.retract(
+                reason, retracted_by, written_by, key, digest if key else None
+            ),
         )
 
-    def _change_report(self, report_id: UUID, expected_version: int | None, command: Any) -> Change:
+    def _change_report(
+        self,
+        report_id: UUID,
+        expected_version: int | None,
+        key: str | None,
+        digest: str,
+        command: Any,
+    ) -> Change:
         # Optimistic concurrency: the store refuses a second event at the same
-        # version. With an expected version the caller hears of it (409); without
-        # one the command is re-run on the fresh state, never silently merged.
+        # version, so every change is decided on the report's latest state. That
+        # is also what makes a key safe: of two retries racing, one writes, the
+        # other finds the key in the report on its next round (200, no write).
         for attempt in range(_CHANGE_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0.001, 0.01 * attempt))  # spread the contenders
             report = self.get_report(report_id)
+            earlier = report.earlier_change(key, digest)
+            if earlier is not None:
+                return Change(version=earlier, position=None, created=False)
             if expected_version is not None and report.version != expected_version:
                 raise VersionConflictError(expected_version, report.version)
             command(report)
             try:
                 recordings = self.save(report)
             except IntegrityError:
-                if expected_version is not None:
-                    current = self.repository.get(report_id).version
-                    raise VersionConflictError(expected_version, current) from None
-                continue
+                continue  # with an expected version, the next round says 409
             return Change(version=report.version, position=recordings[-1].notification.id)
         raise ContentionError(report_id)
 
@@ -293,7 +330,11 @@ class TimelineApplication(Application[UUID]):
         category: ActorCategory | None = None,
         written_by: str | None = None,
     ) -> tuple[Actor, bool, int | None]:
-        """Register an actor with all its names; (actor, created, position)."""
+        """Register an actor with all its names; (actor, created, position).
+
+        Registering again with a subset of what is known is a no-op (see
+        `registration_conflicts`); anything else names the fields at odds."""
+        aliases = list(aliases)
         if parent_id is not None:
             self.get_actor(parent_id)
         unique_aliases: list[Alias] = []
@@ -315,48 +356,74 @@ class TimelineApplication(Application[UUID]):
             recordings = self.save(actor, *claims)
         except IntegrityError:
             existing = self._find_actor(actor.id)
-            if existing is not None and (
-                existing.name,
-                existing.aliases,
-                existing.parent_id,
-                existing.description,
-                existing.category,
-            ) == (actor.name, actor.aliases, actor.parent_id, actor.description, actor.category):
-                return existing, False, None
-            if existing is not None:
-                raise ActorConflictError(existing.id) from None
-            self._raise_taken(actor.names(), actor.id)
-            raise
+            if existing is None:
+                named = [("name", name)] + [
+                    (f"aliases.{i}.name", a.name) for i, a in enumerate(aliases)
+                ]
+                self._raise_taken(named, actor.id)
+                raise
+            conflicts = registration_conflicts(
+                existing, name, aliases, parent_id, description, category, self.resolve_actor
+            )
+            if conflicts:
+                raise ActorConflictError(existing.id, conflicts) from None
+            return existing, False, None
         return actor, True, recordings[0].notification.id
 
     def add_alias(
         self, actor_id: UUID, alias: Alias, written_by: str | None = None
     ) -> tuple[Actor, int | None]:
-        actor = self.get_actor(actor_id)
-        if actor.knows(alias.name):
-            return actor, None
-        actor.add_alias(alias, written_by=written_by)
-        try:
-            recordings = self.save(actor, ActorName(name=alias.name, actor_id=actor.id))
-        except IntegrityError:
-            self._raise_taken([alias.name], actor.id)
-            return self.get_actor(actor_id), None  # the same alias, added concurrently
-        return actor, recordings[0].notification.id
+        for attempt in range(_CHANGE_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0.001, 0.01 * attempt))
+            actor = self.get_actor(actor_id)
+            if actor.knows(alias.name):
+                return actor, None
+            actor.add_alias(alias, written_by=written_by)
+            try:
+                recordings = self.save(actor, ActorName(name=alias.name, actor_id=actor.id))
+            except IntegrityError:
+                self._raise_taken([("name", alias.name)], actor.id)
+                # The actor changed meanwhile (another name, a parent, or this
+                # very name): try again on its new state, never drop the name.
+                continue
+            return actor, recordings[0].notification.id
+        raise ContentionError(actor_id, "actor")
 
     def set_parent(
         self, actor_id: UUID, parent_id: UUID | None, written_by: str | None = None
     ) -> tuple[Actor, int | None]:
-        actor = self.get_actor(actor_id)
-        ancestor = parent_id
-        while ancestor is not None:
-            if ancestor == actor_id:
-                raise ParentCycleError(f"actor {actor_id} cannot be its own ancestor")
-            ancestor = self.get_actor(ancestor).parent_id
-        if actor.parent_id == parent_id:
-            return actor, None
-        actor.set_parent(parent_id, written_by=written_by)
-        recordings = self.save(actor)
-        return actor, recordings[0].notification.id
+        for attempt in range(_CHANGE_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0.001, 0.01 * attempt))
+            # Read the hierarchy's version before any parent: a change committed
+            # after this read makes our save conflict, and we check again.
+            hierarchy = self._hierarchy()
+            actor = self.get_actor(actor_id)
+            if parent_id is not None:
+                self.get_actor(parent_id)
+                problem = cycle_problem(actor_id, parent_id, self._parent_of)
+                if problem:
+                    raise ParentCycleError(problem)
+            if actor.parent_id == parent_id:
+                return actor, None
+            hierarchy.record(actor_id=actor_id, parent_id=parent_id)
+            actor.set_parent(parent_id, written_by=written_by)
+            try:
+                recordings = self.save(hierarchy, actor)
+            except IntegrityError:
+                continue
+            return actor, recordings[-1].notification.id
+        raise ContentionError(actor_id, "actor")
+
+    def _hierarchy(self) -> Hierarchy:
+        try:
+            return self.repository.get(HIERARCHY_ID)
+        except AggregateNotFoundError:
+            return Hierarchy()  # two first writers: one commits, the other retries
+
+    def _parent_of(self, actor_id: UUID) -> UUID | None:
+        return self.get_actor(actor_id).parent_id
 
     def get_actor(self, actor_id: UUID) -> Actor:
         actor = self._find_actor(actor_id)
@@ -374,6 +441,9 @@ class TimelineApplication(Application[UUID]):
     def list_actors(self) -> list[Actor]:
         return aggregates_created_by(self, EVENT_TYPES["Actor.Registered"])
 
+    def find_actor(self, actor_id: UUID) -> Actor | None:
+        return self._find_actor(actor_id)
+
     def _find_actor(self, actor_id: UUID) -> Actor | None:
         try:
             found = self.repository.get(actor_id)
@@ -381,11 +451,12 @@ class TimelineApplication(Application[UUID]):
             return None
         return found if isinstance(found, Actor) else None
 
-    def _raise_taken(self, names: Iterable[str], actor_id: UUID) -> None:
-        for candidate in names:
+    def _raise_taken(self, names: Iterable[tuple[str, str]], actor_id: UUID) -> None:
+        """Raise for the first (field, name) that another actor owns."""
+        for field, candidate in names:
             owner = self.resolve_actor(candidate)
             if owner is not None and owner != actor_id:
-                raise NameTakenError(candidate, owner)
+                raise NameTakenError(candidate, owner, field)
 
     # The log ----------------------------------------------------------------
 

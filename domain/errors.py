@@ -8,6 +8,10 @@ from uuid import UUID
 class DomainError(Exception):
     """Base class for rule violations the caller can fix."""
 
+    def fields(self) -> list[tuple[str, str]]:
+        """(field, problem) pairs, when the error is about named request fields."""
+        return []
+
 
 class ReportRetractedError(DomainError):
     def __init__(self, report_id: UUID) -> None:
@@ -23,6 +27,17 @@ class IdempotencyConflictError(DomainError):
         super().__init__(f"key {key!r} already filed report {report_id} with a different payload")
 
 
+class ChangeKeyConflictError(DomainError):
+    """A correction or retraction key was used on this report for another request."""
+
+    def __init__(self, key: str, report_id: UUID, version: int) -> None:
+        self.key = key
+        super().__init__(
+            f"key {key!r} already made version {version} of report {report_id} "
+            "with a different request"
+        )
+
+
 class VersionConflictError(DomainError):
     def __init__(self, expected: int, actual: int) -> None:
         self.expected = expected
@@ -31,10 +46,14 @@ class VersionConflictError(DomainError):
 
 
 class NameTakenError(DomainError):
-    def __init__(self, name: str, actor_id: UUID) -> None:
+    def __init__(self, name: str, actor_id: UUID, field: str | None = None) -> None:
         self.name = name
         self.actor_id = actor_id
+        self.field = field
         super().__init__(f"name {name!r} already belongs to actor {actor_id}")
+
+    def fields(self) -> list[tuple[str, str]]:
+        return [(self.field, str(self))] if self.field else []
 
 
 class UnknownActorError(DomainError):
@@ -65,12 +84,16 @@ class UnknownReportError(DomainError):
 
 
 class ActorConflictError(DomainError):
-    def __init__(self, actor_id: UUID) -> None:
+    def __init__(self, actor_id: UUID, conflicts: list[tuple[str, str]]) -> None:
         self.actor_id = actor_id
+        self.conflicts = conflicts
         super().__init__(
-            f"actor {actor_id} is already registered under this name with other details; "
-            "add further names as aliases"
+            f"actor {actor_id} is already registered under this name with other details: "
+            + "; ".join(f"{field}: {problem}" for field, problem in conflicts)
         )
+
+    def fields(self) -> list[tuple[str, str]]:
+        return self.conflicts
 
 
 class UnknownKeyError(DomainError):
@@ -84,7 +107,8 @@ class RevokedKeyError(DomainError):
 
 
 class ContentionError(DomainError):
-    def __init__(self, report_id: UUID) -> None:
+    def __init__(self, aggregate_id: UUID, what: str = "report") -> None:
         super().__init__(
-            f"report {report_id} kept changing under concurrent writes; nothing was written, retry"
+            f"{what} {aggregate_id} kept changing under concurrent writes; "
+            "nothing was written, retry"
         )

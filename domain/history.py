@@ -12,6 +12,12 @@ def no_writer(state: dict[str, Any]) -> None:
     state["written_by"] = None
 
 
+def no_change_key(state: dict[str, Any]) -> None:
+    """Upcaster v2 -> v3 of corrections and retractions: they predate change keys."""
+    state["key"] = None
+    state["digest"] = None
+
+
 def aggregates_created_by(app: Any, topic: str) -> list[Any]:
     """Every aggregate of an application whose creation event has `topic`, in log order."""
     found: list[Any] = []

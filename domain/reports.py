@@ -13,9 +13,10 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 import orjson
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
+from pydantic_core import to_jsonable_python
 
-from domain.errors import ReportRetractedError
-from domain.history import no_writer
+from domain.errors import ChangeKeyConflictError, ReportRetractedError
+from domain.history import no_change_key, no_writer
 from domain.values import ReportContent
 
 # Keys are the client's; the id derived from one is the same everywhere, so the
@@ -33,6 +34,20 @@ def content_digest(content: ReportContent) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
+def change_digest(kind: str, request: dict[str, Any]) -> str:
+    """Fingerprint of a correction or retraction as asked for (`kind` and its fields),
+    to tell a retry from a different change sent with the same key."""
+    canonical = orjson.dumps(
+        {"kind": kind, **to_jsonable_python(request)}, option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def default_key(digest: str) -> str:
+    """The key of a report filed without one: its content is its identity."""
+    return f"sha256:{digest}"
+
+
 class Report(Aggregate):
     INITIAL_VERSION = 1
 
@@ -45,21 +60,29 @@ class Report(Aggregate):
         digest: str
         written_by: str | None
 
+    # Version 3 of a change records the client's idempotency `key` and the
+    # `digest` of the request it came with.
     class Corrected(Aggregate.Event):
-        class_version = 2
+        class_version = 3
         upcast_v1_v2 = staticmethod(no_writer)
+        upcast_v2_v3 = staticmethod(no_change_key)
         fields: tuple[str, ...]
         changes: dict[str, Any]
         reason: str
         corrected_by: str | None
         written_by: str | None
+        key: str | None
+        digest: str | None
 
     class Retracted(Aggregate.Event):
-        class_version = 2
+        class_version = 3
         upcast_v1_v2 = staticmethod(no_writer)
+        upcast_v2_v3 = staticmethod(no_change_key)
         reason: str
         retracted_by: str | None
         written_by: str | None
+        key: str | None
+        digest: str | None
 
     @staticmethod
     def create_id(content: ReportContent, key: str | None = None, **_: Any) -> UUID:
@@ -80,6 +103,7 @@ class Report(Aggregate):
         self.retracted = False
         self.retraction_reason: str | None = None
         self.corrections = 0
+        self.change_keys: dict[str, tuple[int, str]] = {}  # key -> (version, digest)
 
     @classmethod
     def file(
@@ -104,12 +128,24 @@ class Report(Aggregate):
             written_by=written_by,
         )
 
+    def earlier_change(self, key: str | None, digest: str | None) -> int | None:
+        """The version that this key already made with this very request, if any;
+        the same key with another request is a conflict."""
+        if key is None or key not in self.change_keys:
+            return None
+        version, known = self.change_keys[key]
+        if known != digest:
+            raise ChangeKeyConflictError(key, self.id, version)
+        return version
+
     def correct(
         self,
         changes: dict[str, Any],
         reason: str,
         corrected_by: str | None,
         written_by: str | None = None,
+        key: str | None = None,
+        digest: str | None = None,
     ) -> None:
         """Replace some fields; the whole report must still be valid afterwards."""
         if self.retracted:
@@ -122,6 +158,8 @@ class Report(Aggregate):
             reason=reason,
             corrected_by=corrected_by,
             written_by=written_by,
+            key=key,
+            digest=digest,
         )
 
     @event(Corrected)
@@ -132,16 +170,41 @@ class Report(Aggregate):
         reason: str,
         corrected_by: str | None,
         written_by: str | None,
+        key: str | None,
+        digest: str | None,
     ) -> None:
         self.content = ReportContent.model_validate({**dict(self.content), **changes})
         self.corrections += 1
+        self._remember(key, digest)
 
-    def retract(self, reason: str, retracted_by: str | None, written_by: str | None = None) -> None:
+    def retract(
+        self,
+        reason: str,
+        retracted_by: str | None,
+        written_by: str | None = None,
+        key: str | None = None,
+        digest: str | None = None,
+    ) -> None:
         if self.retracted:
             raise ReportRetractedError(self.id)
-        self._retracted(reason=reason, retracted_by=retracted_by, written_by=written_by)
+        self._retracted(
+            reason=reason, retracted_by=retracted_by, written_by=written_by, key=key, digest=digest
+        )
 
     @event(Retracted)
-    def _retracted(self, reason: str, retracted_by: str | None, written_by: str | None) -> None:
+    def _retracted(
+        self,
+        reason: str,
+        retracted_by: str | None,
+        written_by: str | None,
+        key: str | None,
+        digest: str | None,
+    ) -> None:
         self.retracted = True
         self.retraction_reason = reason
+        self._remember(key, digest)
+
+    def _remember(self, key: str | None, digest: str | None) -> None:
+        if key is not None and digest is not None:
+            # Mutators run before the version is bumped: this event's is the next.
+            self.change_keys[key] = (self.version + 1, digest)

@@ -102,10 +102,13 @@ def serve(
 
 
 def load_examples(settings: Settings) -> int:
-    """File the seed's actors and reports; keys make this safe to repeat."""
+    """File the seed's actors and reports; safe to repeat on a store that has grown.
+
+    Actors already registered are left as they are now (aliases added, parents
+    changed through the API since); reports carry keys, so none is filed twice."""
     from service.ingest import ingest_local
 
-    return ingest_local(settings, EXAMPLES / "actors.ndjson") + ingest_local(
+    return ingest_local(settings, EXAMPLES / "actors.ndjson", keep_registered=True) + ingest_local(
         settings, EXAMPLES / "seed-reports.ndjson"
     )
 

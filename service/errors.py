@@ -24,6 +24,7 @@ _STATUS = {
     errors.UnknownActorError: 404,
     errors.IdempotencyConflictError: 409,
     errors.VersionConflictError: 409,
+    errors.ChangeKeyConflictError: 409,
     errors.NameTakenError: 409,
     errors.ActorConflictError: 409,
     errors.ReportRetractedError: 409,
@@ -74,7 +75,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def _domain_error(_: Request, exc: errors.DomainError) -> OrjsonResponse:
         status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 422)
-        return OrjsonResponse({"detail": str(exc)}, status_code=status)
+        kind = "conflict" if status == 409 else "value_error"
+        fields = exc.fields()
+        detail: Any = (
+            [{"field": f, "msg": msg, "type": kind} for f, msg in fields] if fields else str(exc)
+        )
+        return OrjsonResponse({"detail": detail}, status_code=status)
 
     @app.exception_handler(IntegrityError)
     async def _conflict(_: Request, exc: IntegrityError) -> OrjsonResponse:

@@ -9,6 +9,7 @@ import httpx
 import orjson
 from pydantic import ValidationError
 
+from domain.actors import actor_id_for
 from domain.application import BatchConflictError
 from domain.errors import DomainError
 from service.errors import problems
@@ -49,18 +50,22 @@ def _is_actor(obj: dict[str, Any]) -> bool:
     return "kind" not in obj and "name" in obj
 
 
-def ingest_local(settings: Settings, path: Path) -> int:
+def ingest_local(settings: Settings, path: Path, keep_registered: bool = False) -> int:
+    """Load a file into the store. `keep_registered`: leave actors that are already
+    registered as the registry has them (the seed on every `serve --demo`)."""
     objects = read_objects(path)
     timeline = open_application(settings)
     try:
-        return _ingest(timeline, objects, path)
+        return _ingest(timeline, objects, path, keep_registered)
     except (DomainError, BatchConflictError) as error:
         raise IngestError(f"{path}: {error}") from None
     finally:
         timeline.close()
 
 
-def _ingest(timeline: Any, objects: list[tuple[int, dict[str, Any]]], path: Path) -> int:
+def _ingest(
+    timeline: Any, objects: list[tuple[int, dict[str, Any]]], path: Path, keep_registered: bool
+) -> int:
     """Actors one by one (parents first), then reports in batches of BATCH."""
     before = timeline.max_position()
     reports: list[tuple[int, ReportIn]] = []
@@ -73,6 +78,8 @@ def _ingest(timeline: Any, objects: list[tuple[int, dict[str, Any]]], path: Path
                 if obj["parent_id"] is None:
                     raise IngestError(f"{path}:{number}: unknown parent actor {parent!r}")
             actor = _validate(ActorIn, obj, path, number)
+            if keep_registered and timeline.find_actor(actor_id_for(actor.name)) is not None:
+                continue  # since changed through the API, perhaps: the registry wins
             timeline.register_actor(
                 actor.name, actor.aliases, actor.parent_id, actor.description, actor.category
             )

@@ -10,12 +10,19 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from domain.application import BatchConflictError, Filing, FilingRequest, TimelineApplication
+from domain.application import (
+    BatchConflictError,
+    Change,
+    Filing,
+    FilingRequest,
+    TimelineApplication,
+)
 from domain.errors import UnknownActorMentionError
 from service.auth import writer
 from service.errors import problems, unprocessable
 from service.eventlog import log_record
 from service.group_commit import GroupCommitter
+from service.idempotency import request_key
 from service.report_input import parse_lines, parse_report
 from service.responses import OrjsonResponse
 from service.schemas import (
@@ -126,30 +133,10 @@ async def file_reports(
     report, found = parse_report(body)
     if report is None:
         return unprocessable(found)
-    content, key = report
-    if idempotency_key is not None:
-        if key is not None and key != idempotency_key.strip():
-            return unprocessable(
-                [
-                    {
-                        "field": "key",
-                        "msg": "differs from the Idempotency-Key header; "
-                        "send one or make them equal",
-                        "type": "value_error",
-                    }
-                ]
-            )
-        key = idempotency_key.strip()
-        if not key or len(key) > 200:
-            return unprocessable(
-                [
-                    {
-                        "field": "Idempotency-Key",
-                        "msg": "must be 1-200 characters",
-                        "type": "value_error",
-                    }
-                ]
-            )
+    content, body_key = report
+    key, wrong = request_key(body_key, idempotency_key)
+    if wrong:
+        return unprocessable(wrong)
     try:
         (filing,) = await _committer(request).file(FilingRequest([(content, key)], writer(request)))
     except UnknownActorMentionError as error:
@@ -247,16 +234,57 @@ async def _file_batch(request: Request, body: bytes, idempotency_key: str | None
     )
 
 
+_CHANGE_KEY_OPENAPI: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
+            "description": "Same as the `key` field.",
+        }
+    ],
+}
+
+_CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The key had already made this very change: nothing written."},
+    404: {},
+    422: {"description": "Invalid request: each problem names its field."},
+}
+
+
+async def _changed(request: Request, report_id: UUID, change: Change) -> OrjsonResponse:
+    position = change.position
+    if position is None:  # made before, by this key: where it is in the log
+        position = await run_in_threadpool(
+            _log_index(request).position_of, report_id, change.version
+        )
+    return OrjsonResponse(
+        {"id": report_id, "version": change.version, "position": position},
+        status_code=201 if change.created else 200,
+    )
+
+
 @router.post(
     "/reports/{report_id}/corrections",
     status_code=201,
     response_model=Changed,
-    responses={404: {}, 409: {"description": "Retracted, or not at expected_version."}},
+    responses={
+        **_CHANGE_RESPONSES,
+        409: {"description": "Retracted, not at expected_version, or the key made another change."},
+    },
+    openapi_extra=_CHANGE_KEY_OPENAPI,
 )
 async def correct_report(
-    report_id: UUID, correction: CorrectionIn, request: Request
+    report_id: UUID,
+    correction: CorrectionIn,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> OrjsonResponse:
     """Replace some fields of a report; the old values stay in its history."""
+    key, wrong = request_key(correction.key, idempotency_key)
+    if wrong:
+        return unprocessable(wrong)
     try:
         change = await run_in_threadpool(
             _timeline(request).correct_report,
@@ -266,24 +294,35 @@ async def correct_report(
             correction.corrected_by,
             correction.expected_version,
             writer(request),
+            key,
         )
     except ValidationError as error:
         return unprocessable(problems(error, prefix="changes"))
-    return OrjsonResponse(
-        {"id": report_id, "version": change.version, "position": change.position}, status_code=201
-    )
+    return await _changed(request, report_id, change)
 
 
 @router.post(
     "/reports/{report_id}/retraction",
     status_code=201,
     response_model=Changed,
-    responses={404: {}, 409: {"description": "Already retracted, or version mismatch."}},
+    responses={
+        **_CHANGE_RESPONSES,
+        409: {
+            "description": "Already retracted, version mismatch, or the key made another change."
+        },
+    },
+    openapi_extra=_CHANGE_KEY_OPENAPI,
 )
 async def retract_report(
-    report_id: UUID, retraction: RetractionIn, request: Request
+    report_id: UUID,
+    retraction: RetractionIn,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> OrjsonResponse:
     """Withdraw a report. It stays in the log and in its history, marked retracted."""
+    key, wrong = request_key(retraction.key, idempotency_key)
+    if wrong:
+        return unprocessable(wrong)
     change = await run_in_threadpool(
         _timeline(request).retract_report,
         report_id,
@@ -291,10 +330,9 @@ async def retract_report(
         retraction.retracted_by,
         retraction.expected_version,
         writer(request),
+        key,
     )
-    return OrjsonResponse(
-        {"id": report_id, "version": change.version, "position": change.position}, status_code=201
-    )
+    return await _changed(request, report_id, change)
 
 
 @router.get("/reports/{report_id}", response_model=ReportOut, responses={404: {}})

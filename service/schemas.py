@@ -165,6 +165,15 @@ ContentChanges = create_model(  # type: ignore[call-overload]
 )
 
 
+def _change_key() -> Any:
+    return Field(
+        default=None,
+        description="Client key (or the Idempotency-Key header): the same key on this report "
+        "with the same request again is 200 with the change it made, nothing written; "
+        "with another request, 409.",
+    )
+
+
 class CorrectionIn(BaseModel):
     changes: ContentChanges = Field(  # type: ignore[valid-type]
         description="The fields to replace, with their new values."
@@ -177,6 +186,7 @@ class CorrectionIn(BaseModel):
         le=MAX_VERSION,
         description="Refuse (409) unless the report is at this version.",
     )
+    key: IdempotencyKey | None = _change_key()
 
     model_config = ConfigDict(
         extra="forbid",
@@ -192,6 +202,7 @@ class CorrectionIn(BaseModel):
                 "date les frappes du 2 février.",
                 "corrected_by": "AFP desk",
                 "expected_version": 1,
+                "key": "afp-desk-fix-janvier",
             }
         },
     )
@@ -210,6 +221,7 @@ class RetractionIn(BaseModel):
     reason: Text
     retracted_by: Name | None = None
     expected_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
+    key: IdempotencyKey | None = _change_key()
 
     model_config = ConfigDict(
         extra="forbid",

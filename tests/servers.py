@@ -187,9 +187,13 @@ class Collector:
 def report(
     day: int, country: str = "IQ", key: str | None = None, excerpt: str | None = None
 ) -> dict[str, Any]:
-    """A report that is its own incident, so each one changes the timeline."""
+    """A report that is its own incident, so each one changes the timeline.
+
+    Its summary names `day`, so that reports for different days are different
+    reports even without a key (an unkeyed report is keyed by its content)."""
     body: dict[str, Any] = {
         "kind": "attack",
+        "summary": f"report {day}",
         "excerpt": excerpt,
         "when": f"2024-01-{day % 28 + 1:02d}",
         "places": [{"name": "somewhere", "country": country}],

@@ -73,10 +73,11 @@ def test_log_lines_order_and_readiness(client: TestClient, populated: dict[str, 
         assert event["type"] in EVENT_TYPES
         assert datetime.fromisoformat(event["recorded_at"]).utcoffset() is not None
         UUID(event["originator_id"])
-        # Version 2 added `written_by` (the API key) to report and actor events.
-        expected = 1 if event["type"] == "ActorName.Claimed" else 2
-        assert event["schema_version"] == expected
-        if expected == 2:
+        # Version 2 added `written_by` (the API key) to report and actor events,
+        # version 3 a change's idempotency `key` and `digest`.
+        expected = {"ActorName.Claimed": 1, "Report.Corrected": 3, "Report.Retracted": 3}
+        assert event["schema_version"] == expected.get(event["type"], 2)
+        if event["type"] != "ActorName.Claimed":
             UUID(event["data"]["written_by"])
         assert isinstance(event["data"], dict)
         assert "timestamp" not in event["data"]

@@ -198,6 +198,27 @@ class FuzzyInterval(ValueObject):
 _ALPHA_2 = frozenset(country.alpha_2 for country in pycountry.countries)
 
 
+def iso_country(value: str) -> str:
+    """The ISO 3166-1 alpha-2 code `value` is (any case), or a ValueError that says
+    which code a country name or alpha-3 code stands for."""
+    code = value.strip().upper()
+    if len(code) == 2 and code in _ALPHA_2:
+        return code
+    known = _country_named(value.strip())
+    fix = f"write {known.alpha_2}" if known is not None else "e.g. IQ"
+    raise ValueError(
+        f"{value!r} is not an ISO 3166-1 alpha-2 country code; "
+        f"use the ISO 3166-1 alpha-2 code: {fix}"
+    )
+
+
+def _country_named(text: str) -> Any:
+    try:
+        return pycountry.countries.lookup(text) if text else None
+    except LookupError:
+        return None
+
+
 class Place(ValueObject):
     name: Name = Field(description="Place name exactly as the source wrote it.")
     country: str | None = Field(
@@ -224,12 +245,7 @@ class Place(ValueObject):
     @field_validator("country")
     @classmethod
     def _iso_country(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        code = value.strip().upper()
-        if len(code) != 2 or code not in _ALPHA_2:
-            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
-        return code
+        return None if value is None else iso_country(value)
 
     @model_validator(mode="after")
     def _coordinates_in_pairs(self) -> Place:

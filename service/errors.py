@@ -48,13 +48,14 @@ def problems(
     found = []
     for item in error.errors():
         path = field_path(item.get("loc", ()))
-        found.append(
-            {
-                "field": f"{prefix}.{path}" if prefix and path != "body" else (prefix or path),
-                "msg": item.get("msg", "invalid").removeprefix("Value error, "),
-                "type": item.get("type", "value_error"),
-            }
-        )
+        problem = {
+            "field": f"{prefix}.{path}" if prefix and path != "body" else (prefix or path),
+            "msg": item.get("msg", "invalid").removeprefix("Value error, "),
+            "type": item.get("type", "value_error"),
+        }
+        if item.get("hint"):
+            problem["hint"] = item["hint"]
+        found.append(problem)
     return found
 
 

@@ -3,7 +3,9 @@
 Every answer says which log `position` it reflects. `as_of` (a log position or
 an ISO 8601 instant) answers what a replay of the log up to that point gives;
 `min_position` (from a client's own write) waits briefly for the view to
-catch up, or answers 503 with Retry-After.
+catch up, or answers 503 with Retry-After. A position beyond the log's head is
+a 422 (no view will ever reach it), as are unknown query parameters; a country
+that is not an ISO code is a 422 and an actor name nobody has is a 404.
 """
 
 from __future__ import annotations
@@ -15,17 +17,19 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AfterValidator, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from domain.values import iso_country
 from projections.merge import LEVELS
 from projections.paging import BadCursorError, decode_cursor
 from service.errors import unprocessable
+from service.query_params import only_known_query_parameters
 from service.responses import OrjsonResponse
 from service.schemas import MAX_POSITION
 
-router = APIRouter(tags=["views"])
+router = APIRouter(tags=["views"], dependencies=[Depends(only_known_query_parameters)])
 
 # Answers over the seed article, trimmed to one item per list (view_examples.json).
 EXAMPLES = orjson.loads((Path(__file__).parent / "view_examples.json").read_bytes())
@@ -50,6 +54,11 @@ AsOf = Annotated[
         "(e.g. 2024-02-03T00:00:00Z): exactly what a replay up to there gives.",
         examples=["12", "2024-02-03T00:00:00Z"],
     ),
+]
+Country = Annotated[
+    str | None,
+    AfterValidator(lambda value: None if value is None else iso_country(value)),
+    Query(description="ISO 3166-1 alpha-2, e.g. IQ"),
 ]
 MinPosition = Annotated[
     int | None,
@@ -98,6 +107,10 @@ async def read_view(
     projections = request.app.state.projections
     wanted = max(min_position or 0, as_of_position or 0)
     if wanted:
+        head = await run_in_threadpool(request.app.state.timeline.max_position)
+        beyond = _beyond_head(head, as_of=as_of_position, min_position=min_position)
+        if beyond:
+            return unprocessable(beyond)
         timeout = request.app.state.settings.read_your_writes_timeout
         caught_up = await run_in_threadpool(projections.wait_for, name, wanted, timeout)
         if not caught_up:
@@ -117,10 +130,44 @@ async def read_view(
             answer = query(view, cursor, position)
             return (position if position is not None else tracked), answer
 
-    position, answer = await run_in_threadpool(work)
+    try:
+        position, answer = await run_in_threadpool(work)
+    except UnknownActorNameError as error:
+        return OrjsonResponse(
+            {
+                "detail": [
+                    {
+                        "field": "actor",
+                        "msg": f"no actor is named {error.name!r} (GET /actors lists them)",
+                        "type": "not_found",
+                    }
+                ]
+            },
+            status_code=404,
+        )
     if answer is None:
         return OrjsonResponse({"detail": "not found", "position": position}, status_code=404)
     return OrjsonResponse({"position": position, "as_of": as_of, **answer})
+
+
+def _beyond_head(head: int, **positions: int | None) -> list[dict[str, Any]]:
+    """Positions the log has not reached: no view will ever show them, so no retry helps."""
+    return [
+        {
+            "field": name,
+            "msg": f"position {position} is beyond the log's head ({head}); "
+            f"the log has positions up to {head}",
+            "type": "beyond_head",
+        }
+        for name, position in positions.items()
+        if position is not None and position > head
+    ]
+
+
+class UnknownActorNameError(LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
 
 
 @router.get(
@@ -138,7 +185,7 @@ async def timeline(
     end: Annotated[
         Day | None, Query(alias="to", description="Incidents starting on or before")
     ] = None,
-    country: Annotated[str | None, Query(description="ISO alpha-2, e.g. IQ")] = None,
+    country: Country = None,
     actor: Annotated[str | None, Query(description="Actor id or any of its names")] = None,
     kind: Annotated[str | None, Query(description="Report kind present in the incident")] = None,
     min_level: Annotated[int | None, Query(ge=0, le=len(LEVELS) - 1)] = None,
@@ -196,7 +243,9 @@ def _actor_ids(view: Any, cursor: Any, actor: str, position: int | None) -> set[
         actor_id = str(UUID(actor))
     except ValueError:
         actor_id = view.resolve_name(cursor, actor, position)
-    return {actor_id} if actor_id else set()
+    if not actor_id:
+        raise UnknownActorNameError(actor)
+    return {actor_id}
 
 
 @router.get(

@@ -56,6 +56,9 @@ class Problem(BaseModel):
     msg: str
     type: str
     line: int | None = Field(default=None, description="NDJSON batches: the line number.")
+    hint: str | None = Field(
+        default=None, description="Where the input looks like a human slip: what to write."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -154,6 +154,33 @@ class FuzzyInterval(ValueObject):
         },
     )
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        """As input, `when` is any of three forms; documented as the union the
+        validator accepts, so that clients generated from the schema accept them."""
+        schema = handler(core_schema)
+        if handler.mode != "validation":
+            return schema  # answers always carry earliest and latest
+        described = handler.resolve_ref_schema(schema)
+        days = {
+            key: described.pop(key)
+            for key in ("type", "properties", "required", "additionalProperties")
+            if key in described
+        }
+        edtf = {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100,
+            "description": "An EDTF date or interval: 2024-02-02, 2024-02-02/2024-02-03, 2023-10~",
+        }
+        by_edtf = {**days, "required": ["edtf"], "properties": {**days["properties"], "edtf": edtf}}
+        described["anyOf"] = [
+            {**edtf, "title": "EDTF string"},
+            {**by_edtf, "title": "EDTF with details"},
+            {**days, "title": "Explicit days"},
+        ]
+        return schema
+
     @model_validator(mode="before")
     @classmethod
     def _from_edtf(cls, data: Any) -> Any:
@@ -401,7 +428,7 @@ class ReportContent(ValueObject):
                     "published_at": "2024-02-02T23:40:00+00:00",
                 },
                 "incident_key": "2024-02-02-us-strikes-iraq-syria",
-                "responds_to": "2024-01-28-tower-22-drone-attack",
+                "responds_to": "2024-01-late-drone-attack-jordan",  # a seed incident
             }
         },
     )

@@ -173,7 +173,7 @@ class UnknownActorNameError(LookupError):
 @router.get(
     "/timeline",
     summary="Escalation timeline: one entry per incident, in time order",
-    responses=_example("timeline"),
+    responses={**_example("timeline"), 404: {"description": "No actor has the `actor` name."}},
 )
 async def timeline(
     request: Request,

@@ -77,6 +77,9 @@ async def _filters(
                     actor_id: str | None = str(UUID(actor))
                 except ValueError:
                     actor_id = view.resolve_name(cursor, actor, None)
+                if actor_id is None:  # the registry is never behind the view
+                    known = request.app.state.timeline.resolve_actor(actor)
+                    actor_id = None if known is None else str(known)
                 if actor_id is None:
                     message = f"no actor is named {actor!r} (GET /actors lists them)"
                     raise FilterError(404, _problem("actor", message, "not_found"))

@@ -130,21 +130,7 @@ async def read_view(
             answer = query(view, cursor, position)
             return (position if position is not None else tracked), answer
 
-    try:
-        position, answer = await run_in_threadpool(work)
-    except UnknownActorNameError as error:
-        return OrjsonResponse(
-            {
-                "detail": [
-                    {
-                        "field": "actor",
-                        "msg": f"no actor is named {error.name!r} (GET /actors lists them)",
-                        "type": "not_found",
-                    }
-                ]
-            },
-            status_code=404,
-        )
+    position, answer = await run_in_threadpool(work)
     if answer is None:
         return OrjsonResponse({"detail": "not found", "position": position}, status_code=404)
     return OrjsonResponse({"position": position, "as_of": as_of, **answer})
@@ -164,10 +150,27 @@ def _beyond_head(head: int, **positions: int | None) -> list[dict[str, Any]]:
     ]
 
 
-class UnknownActorNameError(LookupError):
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
+async def _unknown_actor(request: Request, actor: str | None) -> OrjsonResponse | None:
+    """404 when no actor in the log has this name (asked of the registry, which is
+    never behind; a name that came later than `as_of` still answers, empty)."""
+    if not actor or _is_uuid(actor):
+        return None
+    if await run_in_threadpool(request.app.state.timeline.resolve_actor, actor) is not None:
+        return None
+    problem = {
+        "field": "actor",
+        "msg": f"no actor is named {actor!r} (GET /actors lists them)",
+        "type": "not_found",
+    }
+    return OrjsonResponse({"detail": [problem]}, status_code=404)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 @router.get(
@@ -201,6 +204,8 @@ async def timeline(
 ) -> OrjsonResponse:
     if cursor is not None and not _is_cursor(cursor):
         return _bad_cursor()
+    if (refusal := await _unknown_actor(request, actor)) is not None:
+        return refusal
 
     def query(view: Any, db_cursor: Any, position: int | None) -> dict[str, Any]:
         actor_ids = None
@@ -243,9 +248,7 @@ def _actor_ids(view: Any, cursor: Any, actor: str, position: int | None) -> set[
         actor_id = str(UUID(actor))
     except ValueError:
         actor_id = view.resolve_name(cursor, actor, position)
-    if not actor_id:
-        raise UnknownActorNameError(actor)
-    return {actor_id}
+    return {actor_id} if actor_id else set()
 
 
 @router.get(

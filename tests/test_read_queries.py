@@ -165,3 +165,16 @@ def test_a_view_that_lags_a_position_the_log_has_still_answers_503(sqlite_settin
         assert (
             answer.json()["detail"] == f"view timeline has not reached position {head} yet; retry"
         )
+
+
+def test_a_name_the_log_has_but_the_view_not_yet_is_no_404(sqlite_settings):
+    from tests.conftest import keyed_client
+
+    stopped = sqlite_settings.model_copy(update={"run_projections": False})
+    with keyed_client(stopped) as client:
+        assert client.post("/actors", json={"name": "Kataeb Hezbollah"}).status_code == 201
+        answer = client.get("/timeline", params={"actor": "Kataeb Hezbollah"})
+        assert answer.status_code == 200 and answer.json()["entries"] == []
+        assert client.get("/timeline", params={"actor": "Nobody"}).status_code == 404
+        sse = client.get("/subscribe/timeline", params={"actor": "Nobody"})
+        assert sse.status_code == 404

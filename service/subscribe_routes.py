@@ -26,6 +26,7 @@ from fastapi import (
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
+from domain.errors import UnknownActorError
 from domain.values import iso_country
 from projections.facts import descendants
 from service.auth import access, check_key
@@ -73,15 +74,22 @@ async def _filters(
 
         def resolve() -> set[str]:
             with request.app.state.projections.read("timeline") as (view, cursor, _):
+                registry = request.app.state.timeline  # never behind the view
                 try:
                     actor_id: str | None = str(UUID(actor))
                 except ValueError:
                     actor_id = view.resolve_name(cursor, actor, None)
-                if actor_id is None:  # the registry is never behind the view
-                    known = request.app.state.timeline.resolve_actor(actor)
-                    actor_id = None if known is None else str(known)
-                if actor_id is None:
+                    if actor_id is None:
+                        known = registry.resolve_actor(actor)
+                        actor_id = None if known is None else str(known)
                     message = f"no actor is named {actor!r} (GET /actors lists them)"
+                else:
+                    try:
+                        registry.get_actor(UUID(actor_id))
+                    except UnknownActorError:
+                        actor_id = None
+                    message = f"no actor has the id {actor} (GET /actors lists them)"
+                if actor_id is None:
                     raise FilterError(404, _problem("actor", message, "not_found"))
                 if not rollup:
                     return {actor_id}

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AfterValidator, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from domain.errors import UnknownActorError
 from domain.values import iso_country
 from projections.merge import LEVELS
 from projections.paging import BadCursorError, decode_cursor
@@ -153,16 +154,27 @@ def _beyond_head(head: int, **positions: int | None) -> list[dict[str, Any]]:
 async def _unknown_actor(request: Request, actor: str | None) -> OrjsonResponse | None:
     """404 when no actor in the log has this name (asked of the registry, which is
     never behind; a name that came later than `as_of` still answers, empty)."""
-    if not actor or _is_uuid(actor):
+    if not actor:
         return None
-    if await run_in_threadpool(request.app.state.timeline.resolve_actor, actor) is not None:
+    timeline = request.app.state.timeline
+    if _is_uuid(actor):
+        if await run_in_threadpool(_registered, timeline, UUID(actor)):
+            return None
+        message = f"no actor has the id {actor} (GET /actors lists them)"
+    elif await run_in_threadpool(timeline.resolve_actor, actor) is not None:
         return None
-    problem = {
-        "field": "actor",
-        "msg": f"no actor is named {actor!r} (GET /actors lists them)",
-        "type": "not_found",
-    }
+    else:
+        message = f"no actor is named {actor!r} (GET /actors lists them)"
+    problem = {"field": "actor", "msg": message, "type": "not_found"}
     return OrjsonResponse({"detail": [problem]}, status_code=404)
+
+
+def _registered(timeline: Any, actor_id: UUID) -> bool:
+    try:
+        timeline.get_actor(actor_id)
+    except UnknownActorError:
+        return False
+    return True
 
 
 def _is_uuid(text: str) -> bool:

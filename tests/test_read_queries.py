@@ -60,6 +60,11 @@ def test_an_actor_nobody_is_named_is_a_404_naming_the_actor(seeded):
         "type": "not_found",
     }
     assert seeded.get("/actors/resolve", params={"name": "Nobody"}).status_code == 404
+    unknown_id = "00000000-0000-4000-8000-000000000000"
+    by_id = only_problem(seeded.get("/timeline", params={"actor": unknown_id}), 404)
+    assert by_id["msg"] == f"no actor has the id {unknown_id} (GET /actors lists them)"
+    quds = seeded.get("/actors/resolve", params={"name": "force Quds"}).json()["id"]
+    assert seeded.get("/timeline", params={"actor": quds}).status_code == 200
     known = seeded.get("/timeline", params={"actor": "force Quds", "min_position": seeded.head})
     assert known.status_code == 200 and known.json()["entries"]
 
@@ -69,6 +74,9 @@ def test_subscriptions_refuse_an_unknown_actor_and_a_country_name(seeded):
     assert actor["field"] == "actor" and "'Nobody'" in actor["msg"]
     country = only_problem(seeded.get("/subscribe/timeline", params={"country": "Iraq"}), 422)
     assert country["field"] == "country" and country["msg"].endswith("write IQ")
+    unknown_id = "00000000-0000-4000-8000-000000000000"
+    by_id = only_problem(seeded.get("/subscribe/timeline", params={"actor": unknown_id}), 404)
+    assert by_id["msg"] == f"no actor has the id {unknown_id} (GET /actors lists them)"
     extra = only_problem(seeded.get("/subscribe/timeline", params={"contry": "IQ"}), 422)
     assert extra["field"] == "contry"
     with (

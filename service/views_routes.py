@@ -107,7 +107,8 @@ async def read_view(
         )
     projections = request.app.state.projections
     wanted = max(min_position or 0, as_of_position or 0)
-    if wanted:
+    # Only a position the view has not reached can be beyond the log's head.
+    if wanted and wanted > projections.clock.position(name):
         head = await run_in_threadpool(request.app.state.timeline.max_position)
         beyond = _beyond_head(head, as_of=as_of_position, min_position=min_position)
         if beyond:

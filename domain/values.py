@@ -154,6 +154,33 @@ class FuzzyInterval(ValueObject):
         },
     )
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        """As input, `when` is any of three forms; documented as the union the
+        validator accepts, so that clients generated from the schema accept them."""
+        schema = handler(core_schema)
+        if handler.mode != "validation":
+            return schema  # answers always carry earliest and latest
+        described = handler.resolve_ref_schema(schema)
+        days = {
+            key: described.pop(key)
+            for key in ("type", "properties", "required", "additionalProperties")
+            if key in described
+        }
+        edtf = {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100,
+            "description": "An EDTF date or interval: 2024-02-02, 2024-02-02/2024-02-03, 2023-10~",
+        }
+        by_edtf = {**days, "required": ["edtf"], "properties": {**days["properties"], "edtf": edtf}}
+        described["anyOf"] = [
+            {**edtf, "title": "EDTF string"},
+            {**by_edtf, "title": "EDTF with details"},
+            {**days, "title": "Explicit days"},
+        ]
+        return schema
+
     @model_validator(mode="before")
     @classmethod
     def _from_edtf(cls, data: Any) -> Any:
@@ -198,6 +225,27 @@ class FuzzyInterval(ValueObject):
 _ALPHA_2 = frozenset(country.alpha_2 for country in pycountry.countries)
 
 
+def iso_country(value: str) -> str:
+    """The ISO 3166-1 alpha-2 code `value` is (any case), or a ValueError that says
+    which code a country name or alpha-3 code stands for."""
+    code = value.strip().upper()
+    if len(code) == 2 and code in _ALPHA_2:
+        return code
+    known = _country_named(value.strip())
+    fix = f"write {known.alpha_2}" if known is not None else "e.g. IQ"
+    raise ValueError(
+        f"{value!r} is not an ISO 3166-1 alpha-2 country code; "
+        f"use the ISO 3166-1 alpha-2 code: {fix}"
+    )
+
+
+def _country_named(text: str) -> Any:
+    try:
+        return pycountry.countries.lookup(text) if text else None
+    except LookupError:
+        return None
+
+
 class Place(ValueObject):
     name: Name = Field(description="Place name exactly as the source wrote it.")
     country: str | None = Field(
@@ -224,12 +272,7 @@ class Place(ValueObject):
     @field_validator("country")
     @classmethod
     def _iso_country(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        code = value.strip().upper()
-        if len(code) != 2 or code not in _ALPHA_2:
-            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
-        return code
+        return None if value is None else iso_country(value)
 
     @model_validator(mode="after")
     def _coordinates_in_pairs(self) -> Place:
@@ -385,7 +428,7 @@ class ReportContent(ValueObject):
                     "published_at": "2024-02-02T23:40:00+00:00",
                 },
                 "incident_key": "2024-02-02-us-strikes-iraq-syria",
-                "responds_to": "2024-01-28-tower-22-drone-attack",
+                "responds_to": "2024-01-late-drone-attack-jordan",  # a seed incident
             }
         },
     )

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from projections.runner import Projections
 from service import (
     actors_routes,
+    docs,
     errors,
     log_routes,
     page,
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
+        docs_url=None,  # served from the package instead (service/docs.py): no CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(views_routes.router, dependencies=guarded)
     app.include_router(subscribe_routes.router)  # checks keys itself (SSE and WebSocket)
     app.include_router(page.router)  # the web page and its files: public, no key check
+    app.include_router(docs.router_for(app))  # Swagger UI, from static/vendor/swagger-ui
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

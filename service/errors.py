@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain import errors
+from service.hints import fields_at, hint
 from service.responses import OrjsonResponse
 
 _STATUS = {
@@ -44,19 +45,38 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def problems(
-    error: ValidationError | RequestValidationError, prefix: str = ""
+    error: ValidationError | RequestValidationError, prefix: str = "", model: Any = None
 ) -> list[dict[str, Any]]:
+    """Each problem with its field path; with a hint where a rule recognises a slip
+    (`model`, the model validated, lets a hint name the fields an object takes)."""
     found = []
     for item in error.errors():
         path = field_path(item.get("loc", ()))
-        found.append(
-            {
-                "field": f"{prefix}.{path}" if prefix and path != "body" else (prefix or path),
-                "msg": item.get("msg", "invalid").removeprefix("Value error, "),
-                "type": item.get("type", "value_error"),
-            }
-        )
+        if not item.get("hint"):
+            item = {**item, "hint": _hint(item, model)}
+        problem = {
+            "field": f"{prefix}.{path}" if prefix and path != "body" else (prefix or path),
+            "msg": item.get("msg", "invalid").removeprefix("Value error, "),
+            "type": item.get("type", "value_error"),
+        }
+        if item.get("hint"):
+            problem["hint"] = item["hint"]
+        found.append(problem)
     return found
+
+
+def _hint(item: Any, model: Any) -> str | None:
+    loc = tuple(p for p in item.get("loc", ()) if p not in _TRANSPORT)
+    if not loc:
+        return None
+    fields = fields_at(model, loc[:-1]) if model is not None else None
+    return hint(loc, item.get("type", ""), item.get("input"), item.get("ctx"), fields)
+
+
+def _body_model(request: Request) -> Any:
+    """The model a route validates its JSON body into, if any."""
+    body = getattr(request.scope.get("route"), "body_field", None)
+    return getattr(getattr(body, "field_info", None), "annotation", None)
 
 
 def unprocessable(detail: list[dict[str, Any]]) -> OrjsonResponse:
@@ -65,8 +85,8 @@ def unprocessable(detail: list[dict[str, Any]]) -> OrjsonResponse:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def _request_invalid(_: Request, exc: RequestValidationError) -> OrjsonResponse:
-        return unprocessable(problems(exc))
+    async def _request_invalid(request: Request, exc: RequestValidationError) -> OrjsonResponse:
+        return unprocessable(problems(exc, model=_body_model(request)))
 
     @app.exception_handler(ValidationError)
     async def _domain_invalid(_: Request, exc: ValidationError) -> OrjsonResponse:

@@ -66,5 +66,5 @@ def _explained(raw: bytes, line: int | None) -> tuple[Parsed | None, Problems]:
     try:
         report = ReportIn.model_validate(data)
     except ValidationError as error:
-        return None, [{**where, **problem} for problem in problems(error)]
+        return None, [{**where, **problem} for problem in problems(error, model=ReportIn)]
     return (report.content(), report.key), []

@@ -350,6 +350,9 @@ async def get_report(
 
     def read() -> dict[str, Any]:
         report = timeline.get_report(report_id, version=version)
+        if version is not None and report.version < version:
+            # The store answers the latest version it has; asking for more is a mistake.
+            raise UnknownReportVersionError(version, report.version)
         history = [
             log_record(n, timeline.mapper.transcoder) for n in index.notifications_of(report_id)
         ]
@@ -364,4 +367,25 @@ async def get_report(
             "history": history,
         }
 
-    return OrjsonResponse(await run_in_threadpool(read))
+    try:
+        return OrjsonResponse(await run_in_threadpool(read))
+    except UnknownReportVersionError as error:
+        return OrjsonResponse(
+            {
+                "detail": [
+                    {
+                        "field": "version",
+                        "msg": f"the report has no version {error.asked}; "
+                        f"its latest version is {error.latest}",
+                        "type": "not_found",
+                    }
+                ]
+            },
+            status_code=404,
+        )
+
+
+class UnknownReportVersionError(LookupError):
+    def __init__(self, asked: int, latest: int) -> None:
+        super().__init__(asked, latest)
+        self.asked, self.latest = asked, latest

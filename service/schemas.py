@@ -26,6 +26,13 @@ IdempotencyKey = Annotated[
 MAX_POSITION = 2**62
 MAX_VERSION = 2**31
 
+# The seed report that dates the strikes "dans la nuit du 2 au 3 janvier" (key
+# seed-afp-2024-02-02-01): the interval corrected, the source's words kept.
+JANVIER_CORRECTED = {"edtf": "2024-02-02/2024-02-03", "wording": "dans la nuit du 2 au 3 janvier"}
+# Seed actors' ids (uuid5 of the normalised name, see domain/actors.py).
+HACHD_ID = "6be5250a-1cc5-54e7-851e-5a1072fe5a0b"
+IRGC_ID = "9211664f-c65a-5431-9391-6d35c92ce4ff"
+
 SEED_EXAMPLE: dict[str, Any] = {
     **ReportContent.model_json_schema()["example"],
     "key": "afp-2024-02-02-centcom-85-sites",
@@ -56,6 +63,9 @@ class Problem(BaseModel):
     msg: str
     type: str
     line: int | None = Field(default=None, description="NDJSON batches: the line number.")
+    hint: str | None = Field(
+        default=None, description="Where the input looks like a human slip: what to write."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -149,14 +159,7 @@ ContentChanges = create_model(  # type: ignore[call-overload]
     __config__=ConfigDict(
         frozen=True,
         extra="forbid",
-        json_schema_extra={
-            "example": {
-                "when": {
-                    "edtf": "2024-02-02/2024-02-03",
-                    "wording": "dans la nuit du 2 au 3 février",
-                }
-            }
-        },
+        json_schema_extra={"example": {"when": JANVIER_CORRECTED}},
     ),
     **{
         name: (info.annotation | None, Field(default=None, description=info.description))
@@ -192,12 +195,7 @@ class CorrectionIn(BaseModel):
         extra="forbid",
         json_schema_extra={
             "example": {
-                "changes": {
-                    "when": {
-                        "edtf": "2024-02-02/2024-02-03",
-                        "wording": "dans la nuit du 2 au 3 février",
-                    }
-                },
+                "changes": {"when": JANVIER_CORRECTED},
                 "reason": "Le texte dit « 2 au 3 janvier » mais le communiqué de Centcom "
                 "date les frappes du 2 février.",
                 "corrected_by": "AFP desk",
@@ -277,11 +275,13 @@ class LoggedEvent(BaseModel):
 
 
 class ReportOut(BaseModel):
+    # Fields that can be null have a default: the OpenAPI document leaves nulls
+    # out of its examples, which would otherwise make them invalid.
     id: UUID
     version: int
-    key: str | None
+    key: str | None = None
     retracted: bool
-    retraction_reason: str | None
+    retraction_reason: str | None = None
     corrections: int
     content: ReportContent
     history: list[LoggedEvent]
@@ -324,16 +324,15 @@ class ActorIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "example": {
-                "name": "Hachd al-Chaabi",
+            "example": {  # an actor the seed does not have, within one it has
+                "name": "Kataeb Hezbollah",
                 "category": "state_backed",
+                "parent_id": HACHD_ID,
                 "aliases": [
-                    {"name": "Hashd al-Shaabi", "language": "en"},
-                    {"name": "Popular Mobilization Forces", "language": "en"},
-                    {"name": "PMF", "language": "en"},
+                    {"name": "Kata'ib Hezbollah", "language": "en"},
+                    {"name": "Brigades du Hezbollah", "language": "fr"},
                 ],
-                "description": "coalition d'anciens paramilitaires "
-                "rassemblant des factions pro-Iran",
+                "description": "faction armée irakienne pro-Iran, membre du Hachd al-Chaabi",
             }
         },
     )
@@ -344,7 +343,8 @@ class ParentIn(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"example": {"parent_id": "6f0c1e1a-2b8e-5c1e-9a51-6d1f2b3c4d5e"}},
+        # The Quds Force within the IRGC, as the seed has it.
+        json_schema_extra={"example": {"parent_id": IRGC_ID}},
     )
 
 
@@ -353,15 +353,15 @@ class ActorOut(BaseModel):
     version: int
     name: str
     aliases: list[Alias]
-    parent_id: UUID | None
-    description: str | None
-    category: ActorCategory | None
+    parent_id: UUID | None = None  # defaults: see ReportOut
+    description: str | None = None
+    category: ActorCategory | None = None
     position: int | None = Field(default=None, description="Log position of this change, if any.")
 
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
-                "id": "6be5250a-1cc5-54e7-851e-5a1072fe5a0b",
+                "id": HACHD_ID,
                 "version": 1,
                 "name": "Hachd al-Chaabi",
                 "aliases": [{"name": "PMF", "language": "en"}],

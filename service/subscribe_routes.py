@@ -26,8 +26,11 @@ from fastapi import (
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
+from domain.errors import UnknownActorError
+from domain.values import iso_country
 from projections.members import descendants
 from service.auth import access, check_key
+from service.query_params import only_known_query_parameters
 from service.responses import OrjsonResponse
 from service.schemas import MAX_POSITION
 from service.subscriptions import SHUTDOWN, Broker
@@ -48,30 +51,61 @@ Kind = Annotated[str | None, Query(description="timeline: only incidents with th
 Rollup = Annotated[bool, Query(description="With `actor`: include actors within it")]
 
 
+class FilterError(ValueError):
+    """A filter that can match nothing: `problem` names the parameter."""
+
+    def __init__(self, status: int, problem: dict[str, str]) -> None:
+        super().__init__(problem["msg"])
+        self.status, self.problem = status, problem
+
+
 async def _filters(
     request: Request, actor: str | None, country: str | None, kind: str | None, rollup: bool
 ) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     if country:
-        filters["country"] = country.upper()
+        try:
+            filters["country"] = iso_country(country)
+        except ValueError as error:
+            raise FilterError(422, _problem("country", str(error), "value_error")) from None
     if kind:
         filters["kind"] = kind
     if actor:
 
         def resolve() -> set[str]:
             with request.app.state.projections.read("timeline") as (view, cursor, _):
+                registry = request.app.state.timeline  # never behind the view
                 try:
                     actor_id: str | None = str(UUID(actor))
                 except ValueError:
                     actor_id = view.resolve_name(cursor, actor, None)
+                    if actor_id is None:
+                        known = registry.resolve_actor(actor)
+                        actor_id = None if known is None else str(known)
+                    message = f"no actor is named {actor!r} (GET /actors lists them)"
+                else:
+                    try:
+                        registry.get_actor(UUID(actor_id))
+                    except UnknownActorError:
+                        actor_id = None
+                    message = f"no actor has the id {actor} (GET /actors lists them)"
                 if actor_id is None:
-                    return set()
+                    raise FilterError(404, _problem("actor", message, "not_found"))
                 if not rollup:
                     return {actor_id}
                 return descendants(view.actor_tree(cursor, None), actor_id)
 
         filters["actors"] = await run_in_threadpool(resolve)
     return filters
+
+
+def _problem(field: str, msg: str, kind: str) -> dict[str, str]:
+    return {"field": field, "msg": msg, "type": kind}
+
+
+def _close_reason(error: FilterError) -> str:
+    reason = f"{error.problem['field']}: {error}"
+    return reason.encode()[:120].decode(errors="ignore")  # a close frame has 123 bytes
 
 
 def _start(broker: Broker, view: str, after: int | None, last_event_id: str | None) -> int:
@@ -97,8 +131,8 @@ def _full(request: Request) -> OrjsonResponse | None:
     "/subscribe/{view}",
     summary="Server-Sent Events: one message per log position that changed the view",
     response_class=EventSourceResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, 503: {}},
-    dependencies=[Depends(access)],
+    responses={200: {"content": {"text/event-stream": {}}}, 404: {}, 503: {}},
+    dependencies=[Depends(access), Depends(only_known_query_parameters)],
 )
 async def subscribe_sse(
     view: ViewName,
@@ -114,7 +148,10 @@ async def subscribe_sse(
         return refusal
     broker: Broker = request.app.state.broker
     settings = request.app.state.settings
-    filters = await _filters(request, actor, country, kind, rollup)
+    try:
+        filters = await _filters(request, actor, country, kind, rollup)
+    except FilterError as error:
+        return OrjsonResponse({"detail": [error.problem]}, status_code=error.status)
     start = _start(broker, view, after, last_event_id)
     subscriber = broker.subscribe(view, filters)
     shutdown = anyio.Event()  # set by sse-starlette when the server begins to stop
@@ -177,7 +214,11 @@ async def subscribe_ws(
     if broker.count() >= broker.max_subscribers:
         await websocket.close(code=1013, reason="too many subscribers; retry later")
         return
-    filters = await _filters(websocket, actor, country, kind, rollup)  # type: ignore[arg-type]
+    try:
+        filters = await _filters(websocket, actor, country, kind, rollup)  # type: ignore[arg-type]
+    except FilterError as error:
+        await websocket.close(code=1008, reason=_close_reason(error))
+        return
     subscriber = broker.subscribe(view, filters)
     start = _start(broker, view, after, None)
 

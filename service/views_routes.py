@@ -3,7 +3,9 @@
 Every answer says which log `position` it reflects. `as_of` (a log position or
 an ISO 8601 instant) answers what a replay of the log up to that point gives;
 `min_position` (from a client's own write) waits briefly for the view to
-catch up, or answers 503 with Retry-After.
+catch up, or answers 503 with Retry-After. A position beyond the log's head is
+a 422 (no view will ever reach it), as are unknown query parameters; a country
+that is not an ISO code is a 422 and an actor name nobody has is a 404.
 """
 
 from __future__ import annotations
@@ -15,17 +17,20 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AfterValidator, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from domain.errors import UnknownActorError
+from domain.values import iso_country
 from projections.merge import LEVELS
 from projections.paging import BadCursorError, decode_cursor
 from service.errors import unprocessable
+from service.query_params import only_known_query_parameters
 from service.responses import OrjsonResponse
 from service.schemas import MAX_POSITION
 
-router = APIRouter(tags=["views"])
+router = APIRouter(tags=["views"], dependencies=[Depends(only_known_query_parameters)])
 
 # Answers over the seed article, trimmed to one item per list (view_examples.json).
 EXAMPLES = orjson.loads((Path(__file__).parent / "view_examples.json").read_bytes())
@@ -48,8 +53,13 @@ AsOf = Annotated[
     Query(
         description="Answer as of this log position (e.g. 12) or instant "
         "(e.g. 2024-02-03T00:00:00Z): exactly what a replay up to there gives.",
-        examples=["12", "2024-02-03T00:00:00Z"],
+        examples=["97"],  # the demo log before its tally was filed (an instant depends on the day)
     ),
+]
+Country = Annotated[
+    str | None,
+    AfterValidator(lambda value: None if value is None else iso_country(value)),
+    Query(description="ISO 3166-1 alpha-2, e.g. IQ"),
 ]
 MinPosition = Annotated[
     int | None,
@@ -97,7 +107,12 @@ async def read_view(
         )
     projections = request.app.state.projections
     wanted = max(min_position or 0, as_of_position or 0)
-    if wanted:
+    # Only a position the view has not reached can be beyond the log's head.
+    if wanted and wanted > projections.clock.position(name):
+        head = await run_in_threadpool(request.app.state.timeline.max_position)
+        beyond = _beyond_head(head, as_of=as_of_position, min_position=min_position)
+        if beyond:
+            return unprocessable(beyond)
         timeout = request.app.state.settings.read_your_writes_timeout
         caught_up = await run_in_threadpool(projections.wait_for, name, wanted, timeout)
         if not caught_up:
@@ -123,10 +138,58 @@ async def read_view(
     return OrjsonResponse({"position": position, "as_of": as_of, **answer})
 
 
+def _beyond_head(head: int, **positions: int | None) -> list[dict[str, Any]]:
+    """Positions the log has not reached: no view will ever show them, so no retry helps."""
+    return [
+        {
+            "field": name,
+            "msg": f"position {position} is beyond the log's head ({head}); "
+            f"the log has positions up to {head}",
+            "type": "beyond_head",
+        }
+        for name, position in positions.items()
+        if position is not None and position > head
+    ]
+
+
+async def _unknown_actor(request: Request, actor: str | None) -> OrjsonResponse | None:
+    """404 when no actor in the log has this name (asked of the registry, which is
+    never behind; a name that came later than `as_of` still answers, empty)."""
+    if not actor:
+        return None
+    timeline = request.app.state.timeline
+    if _is_uuid(actor):
+        if await run_in_threadpool(_registered, timeline, UUID(actor)):
+            return None
+        message = f"no actor has the id {actor} (GET /actors lists them)"
+    elif await run_in_threadpool(timeline.resolve_actor, actor) is not None:
+        return None
+    else:
+        message = f"no actor is named {actor!r} (GET /actors lists them)"
+    problem = {"field": "actor", "msg": message, "type": "not_found"}
+    return OrjsonResponse({"detail": [problem]}, status_code=404)
+
+
+def _registered(timeline: Any, actor_id: UUID) -> bool:
+    try:
+        timeline.get_actor(actor_id)
+    except UnknownActorError:
+        return False
+    return True
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 @router.get(
     "/timeline",
     summary="Escalation timeline: one entry per incident, in time order",
-    responses=_example("timeline"),
+    responses={**_example("timeline"), 404: {"description": "No actor has the `actor` name."}},
 )
 async def timeline(
     request: Request,
@@ -138,7 +201,7 @@ async def timeline(
     end: Annotated[
         Day | None, Query(alias="to", description="Incidents starting on or before")
     ] = None,
-    country: Annotated[str | None, Query(description="ISO alpha-2, e.g. IQ")] = None,
+    country: Country = None,
     actor: Annotated[str | None, Query(description="Actor id or any of its names")] = None,
     kind: Annotated[str | None, Query(description="Report kind present in the incident")] = None,
     min_level: Annotated[int | None, Query(ge=0, le=len(LEVELS) - 1)] = None,
@@ -154,6 +217,8 @@ async def timeline(
 ) -> OrjsonResponse:
     if cursor is not None and not _is_cursor(cursor):
         return _bad_cursor()
+    if (refusal := await _unknown_actor(request, actor)) is not None:
+        return refusal
 
     def query(view: Any, db_cursor: Any, position: int | None) -> dict[str, Any]:
         actor_ids = None

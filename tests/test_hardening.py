@@ -203,8 +203,8 @@ def test_hostile_bodies_get_4xx_and_change_nothing(client, name):
         ("/reports/..%2f..%2fetc%2fpasswd", 404),
         ("/reports/1%3BDROP%20TABLE%20stored_events", 422),
         ("/reports/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12, 404),
-        ("/timeline?country=IQ'%20OR%201=1--", 200),
-        ("/timeline?actor=x'%20OR%20'1'='1", 200),
+        ("/timeline?country=IQ'%20OR%201=1--", 422),  # not a country code
+        ("/timeline?actor=x'%20OR%20'1'='1", 404),  # nobody has this name
         ("/events?after=1;DROP%20TABLE%20x", 422),
         ("/events?type=Report.Filed'%20OR%201=1", 422),
         ("/tally?group_by=week;DROP", 422),
@@ -217,8 +217,6 @@ def test_path_and_query_injection(client, path, status):
     before = log(client)
     answer = client.get(path)
     assert answer.status_code == status, answer.text[:300]
-    if status == 200:
-        assert answer.json()["entries"] == []  # the "injected" filter matched nothing
     assert log(client) == before
 
 

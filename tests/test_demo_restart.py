@@ -16,10 +16,10 @@ IRAN = str(actor_id_for("Iran"))
 
 
 def readme_registration() -> dict:
-    """The body of the README's `POST /actors` example."""
+    """The body of the README's `POST /actors` example that registers again (# 200)."""
     readme = (ROOT / "README.md").read_text()
-    found = re.search(r"-X POST localhost:8000/actors -H .*\n\s*-d '([^']*)'", readme)
-    assert found, "the README has no POST /actors example"
+    found = re.search(r"-X POST localhost:8000/actors -H .*\n\s*-d '([^']*)'\s*# 200", readme)
+    assert found, "the README has no POST /actors example that registers again"
     return orjson.loads(found.group(1))
 
 

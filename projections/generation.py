@@ -25,7 +25,7 @@ from projections.versioned import Column, Derived, VersionedTable
 NAME = "views"  # the read side's row in tl_generations and tl_tracking
 # Bump when the tables change (columns, derived columns, indexes relied on):
 # stores with another shape then rebuild the read side (runner.create_meta).
-SHAPE = 4
+SHAPE = 5
 
 INCIDENT_ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
 HISTORY_ORDER = ("earliest", "report", "key")  # an actor's history, and its cursor's key
@@ -105,7 +105,16 @@ class Generation:
         self.appearances = VersionedTable(
             db,
             f"{prefix}_appearances",
-            (Column("actor", "TEXT"), Column("report", "TEXT"), Column("earliest", "TEXT")),
+            (
+                Column("actor", "TEXT"),
+                Column("report", "TEXT"),
+                Column("earliest", "TEXT"),
+                # What the history's summary counts by, read without the doc.
+                Column("incident", "TEXT"),
+                Column("role", "TEXT"),
+                Column("kind", "TEXT"),
+                Column("retracted", "INTEGER"),
+            ),
             (("actor", "earliest"), ("report",)),
             current_orders=(("actor", *HISTORY_ORDER),),
         )

@@ -155,12 +155,9 @@ class Projector:
             for key in rows.appearance_keys(report["id"]):
                 if key not in wanted:
                     rows.remove(gen.appearances, key, position)
-        earliest = report["content"]["when"]["earliest"]
         for key in sorted(wanted):
-            actor_key, doc = wanted[key]
-            rows.put(
-                gen.appearances, key, doc, position, (actor_key, report["id"], earliest), new=new
-            )
+            doc = wanted[key]
+            rows.put(gen.appearances, key, doc, position, derive.appearance_columns(doc), new=new)
 
     # Actors -----------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ Per store, in this order (each step bounded in time, all traffic on 127.0.0.1):
    memory  the service's resident set when the Nth report is acknowledged
            (same ingest run, continued to the largest mark).
 3. rebuild a synthetic log of N events is filed through TimelineApplication,
-           then all three views are rebuilt (as `timeline replay` does);
+           then every view is rebuilt (as `timeline replay` does);
            ceiling: reading the same events and parsing each with orjson.
 4. queries the service over that log: wrk per URL, with and without as_of.
 5. live    100 SSE subscribers on /subscribe/timeline; reports POSTed on an

@@ -88,33 +88,43 @@ def reported_tally(report: dict[str, Any], resolve: Resolver) -> dict[str, Any] 
     }
 
 
-def appearances(report: dict[str, Any], resolve: Resolver) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Each (role, actor) a report names, keyed `report|role|actor`: the actor's key
-    and the appearance. Spellings of one actor in one role make one appearance."""
+def appearances(report: dict[str, Any], resolve: Resolver) -> dict[str, dict[str, Any]]:
+    """Each (role, actor) a report names, keyed `report|role|actor`. Spellings of
+    one actor in one role make one appearance."""
     content, source = report["content"], report["content"]["source"]
-    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    found: dict[str, dict[str, Any]] = {}
     for mention in content.get("actors", ()):
         actor = resolve(mention["name"], mention.get("actor_id"))
         key = f"{report['id']}|{mention['role']}|{actor['key']}"
-        written = found[key][1]["written_as"] if key in found else []
-        found[key] = (
-            actor["key"],
-            {
-                "report": report["id"],
-                "incident": incident_of(report),
-                "role": mention["role"],
-                "actor": actor["key"],
-                "written_as": sorted({*written, mention["name"]}),
-                "kind": content["kind"],
-                "when": content["when"],
-                "retracted": report["retracted"],
-                "corrections": len(report["corrections"]),
-                "outlet": source["outlet"],
-                "speaker": source.get("speaker"),
-                "anonymous": source.get("anonymous", False),
-                "summary": content.get("summary"),
-                "excerpt": content.get("excerpt"),
-                "quote": source.get("quote"),
-            },
-        )
+        written = found[key]["written_as"] if key in found else []
+        found[key] = {
+            "report": report["id"],
+            "incident": incident_of(report),
+            "role": mention["role"],
+            "actor": actor["key"],
+            "written_as": sorted({*written, mention["name"]}),
+            "kind": content["kind"],
+            "when": content["when"],
+            "retracted": report["retracted"],
+            "corrections": len(report["corrections"]),
+            "outlet": source["outlet"],
+            "speaker": source.get("speaker"),
+            "anonymous": source.get("anonymous", False),
+            "summary": content.get("summary"),
+            "excerpt": content.get("excerpt"),
+            "quote": source.get("quote"),
+        }
     return found
+
+
+def appearance_columns(doc: dict[str, Any]) -> tuple[Any, ...]:
+    """An appearance's columns: what histories page and count by."""
+    return (
+        doc["actor"],
+        doc["report"],
+        doc["when"]["earliest"],
+        doc["incident"],
+        doc["role"],
+        doc["kind"],
+        1 if doc["retracted"] else 0,
+    )

@@ -8,7 +8,9 @@ is stored once, not once per view, and an event is applied once:
   which tokens; current only, to re-resolve them when a name gains an actor),
   `times` (when each position was recorded);
 - timeline: `incidents` (sort and filter keys only) and `tags`;
-- tally: `attacks` and `tallies` (figures sources reported);
+- tally: `attacks`, `attack_days` (how many attacks each actor, or an actor
+  within it, suffered each day: what the tally sums) and `tallies` (figures
+  sources reported);
 - actor histories: `appearances`.
 """
 
@@ -23,7 +25,7 @@ from projections.versioned import Column, Derived, VersionedTable
 NAME = "views"  # the read side's row in tl_generations and tl_tracking
 # Bump when the tables change (columns, derived columns, indexes relied on):
 # stores with another shape then rebuild the read side (runner.create_meta).
-SHAPE = 3
+SHAPE = 5
 
 INCIDENT_ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
 HISTORY_ORDER = ("earliest", "report", "key")  # an actor's history, and its cursor's key
@@ -79,6 +81,20 @@ class Generation:
             derived=(Derived("week", "week"), targets),
             current_orders=(("day", "week", "targets"),),
         )
+        # Attacks per (actor, day), counted for the actor and every actor it is
+        # within, so that a tally sums at most a row per day, whatever the log's size.
+        self.attack_days = VersionedTable(
+            db,
+            f"{prefix}_attack_days",
+            (
+                Column("actor", "TEXT"),
+                Column("day", "TEXT"),
+                Column("week", "TEXT"),
+                Column("attacks", "INTEGER"),
+            ),
+            (("actor", "day"),),
+            current_orders=(("actor", "day", "week", "attacks"),),
+        )
         self.tallies = VersionedTable(
             db,
             f"{prefix}_tallies",
@@ -89,7 +105,16 @@ class Generation:
         self.appearances = VersionedTable(
             db,
             f"{prefix}_appearances",
-            (Column("actor", "TEXT"), Column("report", "TEXT"), Column("earliest", "TEXT")),
+            (
+                Column("actor", "TEXT"),
+                Column("report", "TEXT"),
+                Column("earliest", "TEXT"),
+                # What the history's summary counts by, read without the doc.
+                Column("incident", "TEXT"),
+                Column("role", "TEXT"),
+                Column("kind", "TEXT"),
+                Column("retracted", "INTEGER"),
+            ),
             (("actor", "earliest"), ("report",)),
             current_orders=(("actor", *HISTORY_ORDER),),
         )
@@ -104,6 +129,7 @@ class Generation:
             self.incidents,
             self.tags,
             self.attacks,
+            self.attack_days,
             self.tallies,
             self.appearances,
         ]

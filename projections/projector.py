@@ -26,8 +26,10 @@ from domain.values import normalise_name
 from projections import derive, fold
 from projections.database import Cursor
 from projections.generation import Generation, utc_text
+from projections.json_sql import JsonSql
 from projections.log_reader import LoggedEvent
-from projections.merge import incident_core, incident_of
+from projections.members import descendants, members
+from projections.merge import incident_core, incident_of, week_of
 from projections.versioned import VersionedTable
 
 
@@ -78,7 +80,9 @@ class Projector:
             rows.remove(gen.incidents, incident, position)
             for key in current_tags.values():
                 rows.remove(gen.tags, key, position)
+            before = rows.attack(incident)
             rows.remove(gen.attacks, incident, position)
+            self._count(self._contributions(before, -1), position)
             return
         entry = incident_core(incident, reports, self.resolve)
         doc, values = derive.incident_row(entry)
@@ -90,10 +94,52 @@ class Projector:
         for tag in sorted(wanted - set(current_tags)):
             rows.put(gen.tags, f"{incident}|{tag}", {"tag": tag}, position, (incident, tag))
         attack = derive.attack(entry)
+        before = rows.attack(incident)
         if attack is None:
             rows.remove(gen.attacks, incident, position)
         else:
             rows.put(gen.attacks, incident, attack, position, (attack["day"],))
+        self._count(self._contributions(before, -1) + self._contributions(attack, 1), position)
+
+    # Attacks per actor and day ----------------------------------------------------------
+
+    def _ancestry(self, actor_id: str) -> list[str]:
+        """The actor and every actor it is within, nearest first (a cycle stops it)."""
+        found: list[str] = []
+        while actor_id and actor_id not in found:
+            found.append(actor_id)
+            actor = self.rows.actor(actor_id)
+            actor_id = actor.get("parent_id") if actor else None
+        return found
+
+    def _contributions(
+        self, attack: dict[str, Any] | None, sign: int
+    ) -> list[tuple[str, str, int]]:
+        """(actor, day, +1 or -1) for every actor the attack counts for: each target
+        and every actor a target is within, once."""
+        if attack is None:
+            return []
+        actors: set[str] = set()
+        for target in attack["targets"]:
+            if not target["key"].startswith("name:"):
+                actors.update(self._ancestry(target["key"]))
+        return [(actor, attack["day"], sign) for actor in sorted(actors)]
+
+    def _count(self, changes: list[tuple[str, str, int]], position: int) -> None:
+        net: dict[tuple[str, str], int] = {}
+        for actor, day, sign in changes:
+            net[(actor, day)] = net.get((actor, day), 0) + sign
+        table = self.gen.attack_days
+        for (actor, day), delta in sorted(net.items()):
+            if not delta:
+                continue
+            key = f"{actor}|{day}"
+            attacks = self.rows.attack_count(key) + delta
+            if attacks:
+                doc = {"actor": actor, "day": day, "attacks": attacks}
+                self.rows.put(table, key, doc, position, (actor, day, week_of(day), attacks))
+            else:
+                self.rows.remove(table, key, position)
 
     def _tally(self, report: dict[str, Any], position: int) -> None:
         doc = derive.reported_tally(report, self.resolve)
@@ -109,12 +155,9 @@ class Projector:
             for key in rows.appearance_keys(report["id"]):
                 if key not in wanted:
                     rows.remove(gen.appearances, key, position)
-        earliest = report["content"]["when"]["earliest"]
         for key in sorted(wanted):
-            actor_key, doc = wanted[key]
-            rows.put(
-                gen.appearances, key, doc, position, (actor_key, report["id"], earliest), new=new
-            )
+            doc = wanted[key]
+            rows.put(gen.appearances, key, doc, position, derive.appearance_columns(doc), new=new)
 
     # Actors -----------------------------------------------------------------------------
 
@@ -123,7 +166,16 @@ class Projector:
         gen, rows, position = self.gen, self.rows, event.position
         actor_id = event.originator_id
         doc, new_names = fold.actor_after(rows.actor(actor_id), event)
+        # Attacks on it, or on an actor within it, now count for other actors: a
+        # new parent, or a registration that gives actors already within it one.
+        moved = []
+        within = rows.within(actor_id) if event.type != "Actor.AliasAdded" else set()
+        if event.type == "Actor.ParentSet" or len(within) > 1:
+            moved = rows.attacks_on(sorted(within))
+            self._count([c for a in moved for c in self._contributions(a, -1)], position)
         rows.put(gen.actors, actor_id, doc, position)
+        if moved:
+            self._count([c for a in moved for c in self._contributions(a, 1)], position)
         changed = set()
         for name in new_names:
             norm = normalise_name(name)
@@ -198,6 +250,22 @@ class SqlRows:
     def name_owner(self, norm: str) -> str | None:
         rows = self.gen.names.fetch(self.cursor, None, ("actor",), "key = %s", (norm,))
         return rows[0]["actor"] if rows else None
+
+    def attack(self, incident: str) -> dict[str, Any] | None:
+        return self._doc(self.gen.attacks, incident)
+
+    def attack_count(self, key: str) -> int:
+        rows = self.gen.attack_days.fetch(self.cursor, None, ("attacks",), "key = %s", (key,))
+        return int(rows[0]["attacks"]) if rows else 0
+
+    def within(self, actor_id: str) -> set[str]:
+        return members(self.cursor, self.gen.actors, None, actor_id)
+
+    def attacks_on(self, actor_ids: list[str]) -> list[dict[str, Any]]:
+        """The current attacks with a target among `actor_ids` (a parent changed)."""
+        on_side, params = JsonSql(self.gen.db.dialect).any_key_in("targets", actor_ids)
+        rows = self.gen.attacks.fetch(self.cursor, None, ("doc",), on_side, params, "key")
+        return [orjson.loads(row["doc"]) for row in rows]
 
     def reports_in(self, incident: str) -> list[dict[str, Any]]:
         rows = self.gen.reports.fetch(self.cursor, None, ("doc",), "incident = %s", (incident,))
@@ -277,14 +345,14 @@ def _digest(text: str) -> str:
 class MemoryRows:
     """Every current row of a fresh generation in memory; new versions written in bulk.
 
-    Reports and actors keep their documents (the fold reads them again, and
-    never changes one in place); other rows keep only a digest of theirs, to
-    tell an unchanged row from a new version.
+    Reports, actors and attacks keep their documents (the fold reads them
+    again, and never changes one in place); other rows keep only a digest of
+    theirs, to tell an unchanged row from a new version.
     """
 
     def __init__(self, gen: Generation) -> None:
         self.gen = gen
-        self._kept = {gen.reports.name, gen.actors.name}
+        self._kept = {gen.reports.name, gen.actors.name, gen.attacks.name}
         self._current: dict[str, dict[str, _Row]] = {t.name: {} for t in gen.versioned()}
         self._pending: dict[str, list[_Row]] = {t.name: [] for t in gen.versioned()}
         self._closed: dict[str, list[tuple[int, str, int]]] = {t.name: [] for t in gen.versioned()}
@@ -392,6 +460,22 @@ class MemoryRows:
     def name_owner(self, norm: str) -> str | None:
         row = self._current[self.gen.names.name].get(norm)
         return row.values[0] if row else None
+
+    def attack(self, incident: str) -> dict[str, Any] | None:
+        return self._doc(self.gen.attacks, incident)
+
+    def attack_count(self, key: str) -> int:
+        row = self._current[self.gen.attack_days.name].get(key)
+        return row.values[3] if row else 0
+
+    def within(self, actor_id: str) -> set[str]:
+        actors = {key: row.doc for key, row in self._current[self.gen.actors.name].items()}
+        return descendants(actors, actor_id)
+
+    def attacks_on(self, actor_ids: list[str]) -> list[dict[str, Any]]:
+        wanted = set(actor_ids)
+        rows = sorted(self._current[self.gen.attacks.name].items())
+        return [row.doc for _, row in rows if any(t["key"] in wanted for t in row.doc["targets"])]
 
     def reports_in(self, incident: str) -> list[dict[str, Any]]:
         current = self._current[self.gen.reports.name]

@@ -58,11 +58,15 @@ class TallyView(ReadView):
         side = sorted(members(cursor, self.actors, as_of, root)) if root else []
         on_side, side_params = self.json.any_key_in("targets", side)
         where, params = f"day >= %s AND {on_side}", [start.isoformat(), *side_params]
-        groups = self._groups(cursor, as_of, group_by, where, params) if side else {}
+        by_day = self._by_day(cursor, as_of, root, start) if root else {}
+        documented = sum(by_day.values())
         if group_by in ("day", "week"):
-            documented = sum(groups.values())
+            groups: dict[str, int] = {}
+            for (day, week), attacks in by_day.items():
+                label = day if group_by == "day" else week
+                groups[label] = groups.get(label, 0) + attacks
         else:  # an attack may count under several countries or claimants
-            documented = self._count(cursor, as_of, where, params) if side else 0
+            groups = self._groups(cursor, as_of, group_by, where, params) if side else {}
         series, running = [], 0
         for label in sorted(groups):
             running += groups[label]
@@ -99,21 +103,15 @@ class TallyView(ReadView):
     def _groups(
         self, cursor: Cursor, as_of: int | None, group_by: str, where: str, params: list[Any]
     ) -> dict[str, int]:
-        """Attacks per label, counted by the database: its day, its week, each of its
-        countries (or "unknown"), each of its claimants' names (or "unclaimed")."""
-        join = ""
-        if group_by == "day":
-            label = "a.day"
-        elif group_by == "week":
-            label = "a.week"
-        else:
-            array, field, empty = (
-                ("countries", None, "unknown")
-                if group_by == "country"
-                else ("claimants", "name", UNCLAIMED)
-            )
-            join, item = self.json.each("a.doc", array, field)
-            label = f"COALESCE({item}, '{empty}')"
+        """Attacks per label, counted by the database: each of its countries (or
+        "unknown"), each of its claimants' names (or "unclaimed")."""
+        array, field, empty = (
+            ("countries", None, "unknown")
+            if group_by == "country"
+            else ("claimants", "name", UNCLAIMED)
+        )
+        join, item = self.json.each("a.doc", array, field)
+        label = f"COALESCE({item}, '{empty}')"
         validity, args = valid_at(as_of)
         cursor.execute(
             f"SELECT {label} AS label, COUNT(*) AS attacks FROM {self.attacks.sql} AS a {join} "
@@ -123,13 +121,16 @@ class TallyView(ReadView):
         # Sorted here, not in SQL: PostgreSQL's collation may not be code point order.
         return {row["label"]: int(row["attacks"]) for row in cursor.fetchall()}
 
-    def _count(self, cursor: Cursor, as_of: int | None, where: str, params: list[Any]) -> int:
-        validity, args = valid_at(as_of)
-        cursor.execute(
-            f"SELECT COUNT(*) AS n FROM {self.attacks.sql} WHERE {validity} AND ({where})",
-            [*args, *params],
-        )
-        return int(cursor.fetchone()["n"])
+    def _by_day(
+        self, cursor: Cursor, as_of: int | None, root: str, start: date
+    ) -> dict[tuple[str, str], int]:
+        """Attacks on the side of `root` per (day, week) since `start`: at most a row
+        a day, kept per actor as attacks come and go (`attack_days`)."""
+        rows = self.gen.attack_days.fetch(
+            cursor, as_of, ("day", "week", "attacks"), "actor = %s AND day >= %s",
+            (root, start.isoformat()),
+        )  # fmt: skip
+        return {(row["day"], row["week"]): int(row["attacks"]) for row in rows}
 
     def _about(self, side: list[str], table: str = "") -> tuple[str, list[str]]:
         """Tallies about the side, or about no one in particular."""

@@ -28,7 +28,6 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.errors import UnknownActorError
 from domain.values import iso_country
-from projections.members import descendants
 from service.auth import access, check_key
 from service.query_params import only_known_query_parameters
 from service.responses import OrjsonResponse
@@ -72,7 +71,7 @@ async def _filters(
         filters["kind"] = kind
     if actor:
 
-        def resolve() -> set[str]:
+        def resolve() -> str:
             with request.app.state.projections.read("timeline") as (view, cursor, _):
                 registry = request.app.state.timeline  # never behind the view
                 try:
@@ -91,11 +90,12 @@ async def _filters(
                     message = f"no actor has the id {actor} (GET /actors lists them)"
                 if actor_id is None:
                     raise FilterError(404, _problem("actor", message, "not_found"))
-                if not rollup:
-                    return {actor_id}
-                return descendants(view.actor_tree(cursor, None), actor_id)
+                return actor_id
 
-        filters["actors"] = await run_in_threadpool(resolve)
+        # Which actors that means is worked out as each message goes out, so that
+        # actors placed within it later are followed (`subscriptions.actors_of`).
+        filters["actor"] = await run_in_threadpool(resolve)
+        filters["rollup"] = rollup
     return filters
 
 

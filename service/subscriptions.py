@@ -19,6 +19,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from projections.feed import changes, filtered
+from projections.members import descendants
 from projections.runner import VIEWS, Projections
 from service.updates import Update
 
@@ -26,6 +27,21 @@ OVERFLOW = "overflow"
 SHUTDOWN = "shutdown"
 BACKLOG_WINDOW = 1_000  # log positions read per backlog query
 BATCH = 64  # updates handed to a stream at once, when that many are waiting
+
+
+def actors_of(view: Any, cursor: Any, filters: dict[str, Any]) -> set[str] | None:
+    """The actors an `actor` filter means as the views now stand: the actor, and
+    with `rollup` every actor within it, memberships added since subscribing too."""
+    actor = filters.get("actor")
+    if actor is None:
+        return None
+    if not filters.get("rollup"):
+        return {actor}
+    return descendants(view.actor_tree(cursor, None), actor)
+
+
+def with_actors(filters: dict[str, Any], actors: set[str] | None) -> dict[str, Any]:
+    return filters if actors is None else {**filters, "actors": actors}
 
 
 def filter_key(filters: dict[str, Any]) -> tuple[Any, ...]:
@@ -116,24 +132,26 @@ class Broker:
                 if not self.subscribers[name]:
                     self._sent[name] = upto
                     continue
-                messages, reached = await run_in_threadpool(
+                messages, reached, members = await run_in_threadpool(
                     self._read, name, self._sent[name], upto
                 )
                 for message in messages:
-                    self._fan_out(name, message)
+                    self._fan_out(name, message, members)
                     await asyncio.sleep(0)  # let readers drain between messages of a burst
                 self._sent[name] = max(self._sent[name], reached)
         finally:
             self._pumping[name] = False
 
-    def _fan_out(self, name: str, message: dict[str, Any]) -> None:
+    def _fan_out(
+        self, name: str, message: dict[str, Any], members: dict[tuple[Any, ...], set[str]]
+    ) -> None:
         """Filter and wrap the message once per distinct filter; every subscriber of
         that filter queues the same `Update` (and so shares its encoded bytes)."""
         audiences: dict[tuple[Any, ...], list[Subscriber]] = {}
         for subscriber in self.subscribers[name]:
             audiences.setdefault(subscriber.key, []).append(subscriber)
-        for audience in audiences.values():
-            filters = audience[0].filters
+        for key, audience in audiences.items():
+            filters = with_actors(audience[0].filters, members.get(key))
             kept = filtered(message, filters)
             if kept is None:
                 continue
@@ -141,10 +159,19 @@ class Broker:
             for subscriber in audience:
                 subscriber.offer(update)
 
-    def _read(self, name: str, after: int, upto: int) -> tuple[list[dict[str, Any]], int]:
+    def _read(
+        self, name: str, after: int, upto: int
+    ) -> tuple[list[dict[str, Any]], int, dict[tuple[Any, ...], set[str]]]:
+        """The changes in (after, upto], and each actor filter's actors as of then."""
         with self.projections.read(name) as (view, cursor, tracked):
             reached = min(upto, tracked)
-            return changes(view, cursor, after, reached), reached
+            found = changes(view, cursor, after, reached)
+            members = {}
+            if found:
+                for subscriber in list(self.subscribers[name]):
+                    if subscriber.key not in members and "actor" in subscriber.filters:
+                        members[subscriber.key] = actors_of(view, cursor, subscriber.filters)
+            return found, reached, members
 
     def subscribe(self, name: str, filters: dict[str, Any]) -> Subscriber:
         subscriber = Subscriber(name, filters, asyncio.Queue(maxsize=self.buffer))
@@ -194,5 +221,7 @@ class Broker:
         with self.projections.read(subscriber.view) as (view, cursor, tracked):
             upto = min(tracked, after + BACKLOG_WINDOW)
             found = changes(view, cursor, after, upto) if upto > after else []
-        kept = [m for m in (filtered(m, subscriber.filters) for m in found) if m is not None]
+            members = actors_of(view, cursor, subscriber.filters)
+        filters = with_actors(subscriber.filters, members)
+        kept = [m for m in (filtered(m, filters) for m in found) if m is not None]
         return kept, upto, tracked

@@ -25,7 +25,7 @@ FIGURES = (
     "service RSS after 100 reports",
     "service RSS after 300 reports",
     "RSS growth 100 -> 300 reports",
-    "rebuild all three views",
+    "rebuild all views",
     "GET /timeline (first page of 100),",
     "GET /timeline (first page of 100) as_of=",
     "GET /tally?group_by=week,",
@@ -37,7 +37,7 @@ FIGURES = (
 WITH_CEILING = (
     "POST /reports single, 4 connections: requests/s",
     "NDJSON ingest, 100 reports/request: reports/s",
-    "rebuild all three views",
+    "rebuild all views",
 )
 
 

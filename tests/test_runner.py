@@ -20,10 +20,11 @@ from projections.timeline_view import TimelineView
 from service.storage import open_application, open_views
 
 
-def _content(day: int, incident: str) -> ReportContent:
+def _content(day: int, incident: str, number: int) -> ReportContent:
     return ReportContent.model_validate(
         {
             "kind": "attack",
+            "summary": f"report {number}",  # unkeyed reports with equal content are one
             "when": {"edtf": date(2024, 1, day).isoformat()},
             "incident_key": incident,
             "actors": [{"name": "US forces", "role": "target"}],
@@ -34,7 +35,7 @@ def _content(day: int, incident: str) -> ReportContent:
 
 
 def _file(app, count: int) -> int:
-    filings = app.file_reports([(_content(1 + i % 28, f"i{i % 7}"), None) for i in range(count)])
+    filings = app.file_reports([(_content(1 + i % 28, f"i{i % 7}", i), None) for i in range(count)])
     return max(f.position for f in filings)
 
 

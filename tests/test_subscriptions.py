@@ -333,3 +333,30 @@ def test_an_entry_that_leaves_the_filter_is_withdrawn(tmp_path):
     ops = [(c["op"], c.get("left_filter", False)) for m in iraq.messages for c in m["changes"]]
     assert ops == [("upsert", False), ("remove", True)]
     assert iraq.messages[-1]["changes"][0]["doc"]["countries"] == ["SY"]
+
+
+def test_a_rollup_subscription_follows_actors_placed_within_later(tmp_path):
+    server = Process(["serve"], sqlite_env(tmp_path), free_port())
+    with running(server):
+        ids = {}
+        for name in ("Parent Corps", "Late Unit"):
+            answer = httpx.post(
+                f"{server.url}/actors", json={"name": name}, headers=auth(server.url)
+            )
+            assert answer.status_code == 201, answer.text
+            ids[name] = answer.json()["id"]
+        corps = Collector(server.url, actor="Parent Corps", rollup="true").start()
+        time.sleep(0.5)  # subscribed before the unit is placed within the corps
+        placed = httpx.put(
+            f"{server.url}/actors/{ids['Late Unit']}/parent",
+            json={"parent_id": ids["Parent Corps"]},
+            headers=auth(server.url),
+        )
+        assert placed.status_code == 200, placed.text
+        body = report(4)
+        body["actors"] = [{"name": "Late Unit", "role": "perpetrator"}]
+        (filed,) = file(server.url, [body])
+        assert corps.wait_for({filed}), (corps.ids, corps.error)
+        corps.stop()
+    actors = [a["name"] for m in corps.messages for c in m["changes"] for a in c["doc"]["actors"]]
+    assert "Late Unit" in actors

@@ -315,11 +315,11 @@ class _Row:
     """A current row in memory; `written` once it is in the database."""
 
     __slots__ = (
+        "digest",
         "doc",
         "dropped",
         "full",
         "key",
-        "text",
         "valid_from",
         "valid_to",
         "values",
@@ -327,32 +327,35 @@ class _Row:
     )
 
     def __init__(
-        self, key: str, valid_from: int, text: str, full: str, values: tuple[Any, ...]
+        self, key: str, valid_from: int, digest: bytes, full: str, values: tuple[Any, ...]
     ) -> None:
         self.key, self.valid_from, self.values = key, valid_from, values
-        self.text = text  # what it is compared by: its doc, or a digest of it
+        self.digest = digest  # what it is compared by
         self.full: str | None = full  # its doc, until it is written
         self.valid_to: int | None = None
         self.written = self.dropped = False
         self.doc: Any = None  # reports' and actors': the fold reads them again
 
 
-def _digest(text: str) -> str:
-    # What a current row of a view is compared by; its text is not needed again.
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+def _digest(text: str) -> bytes:
+    # What a current row is compared by: its text is not kept once written.
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 class MemoryRows:
     """Every current row of a fresh generation in memory; new versions written in bulk.
 
-    Reports, actors and attacks keep their documents (the fold reads them
-    again, and never changes one in place); other rows keep only a digest of
-    theirs, to tell an unchanged row from a new version.
+    Every row keeps a digest of its document, to tell an unchanged row from a
+    new version; reports, attacks and actors also keep the document itself,
+    which the fold reads again.
     """
 
     def __init__(self, gen: Generation) -> None:
         self.gen = gen
-        self._kept = {gen.reports.name, gen.actors.name, gen.attacks.name}
+        # Documents the fold reads again: actors as dicts (few), reports and attacks
+        # packed as their JSON (most of the memory a rebuild holds).
+        self._parsed = {gen.actors.name}
+        self._packed = {gen.reports.name, gen.attacks.name}
         self._current: dict[str, dict[str, _Row]] = {t.name: {} for t in gen.versioned()}
         self._pending: dict[str, list[_Row]] = {t.name: [] for t in gen.versioned()}
         self._closed: dict[str, list[tuple[int, str, int]]] = {t.name: [] for t in gen.versioned()}
@@ -376,24 +379,23 @@ class MemoryRows:
         new: bool = False,
     ) -> bool:
         text = dumps(doc)
-        kept = text if table.name in self._kept else _digest(text)
+        digest = _digest(text)
         current = self._current[table.name]
         row = current.get(key)
-        if row is not None and row.text == kept:
+        if row is not None and row.digest == digest:
             return False
         if row is not None:
             self._unindex(table, row)
         if row is not None and row.valid_from == position:
             # Replaced within the same event: no one can have seen the old one.
-            row.text, row.full, row.values = kept, text, tuple(values)
-            row.doc = doc if table.name in self._kept else None
+            row.digest, row.full, row.values = digest, text, tuple(values)
+            row.doc = self._keep(table, doc, text)
             self._index(table, row)
             return True
         if row is not None:
             self._close(table, row, position)
-        fresh = _Row(key, position, kept, text, tuple(values))
-        if table.name in self._kept:
-            fresh.doc = doc
+        fresh = _Row(key, position, digest, text, tuple(values))
+        fresh.doc = self._keep(table, doc, text)
         self._pending[table.name].append(fresh)
         current[key] = fresh
         self._index(table, fresh)
@@ -447,9 +449,16 @@ class MemoryRows:
 
     # Reading ------------------------------------------------------------------------------
 
+    def _keep(self, table: VersionedTable, doc: Any, text: str) -> Any:
+        if table.name in self._packed:
+            return text.encode()
+        return doc if table.name in self._parsed else None
+
     def _doc(self, table: VersionedTable, key: str) -> dict[str, Any] | None:
         row = self._current[table.name].get(key)
-        return row.doc if row else None
+        if row is None:
+            return None
+        return orjson.loads(row.doc) if table.name in self._packed else row.doc
 
     def report(self, report_id: str) -> dict[str, Any] | None:
         return self._doc(self.gen.reports, report_id)
@@ -474,12 +483,14 @@ class MemoryRows:
 
     def attacks_on(self, actor_ids: list[str]) -> list[dict[str, Any]]:
         wanted = set(actor_ids)
-        rows = sorted(self._current[self.gen.attacks.name].items())
-        return [row.doc for _, row in rows if any(t["key"] in wanted for t in row.doc["targets"])]
+        attacks = [
+            orjson.loads(row.doc) for _, row in sorted(self._current[self.gen.attacks.name].items())
+        ]
+        return [a for a in attacks if any(t["key"] in wanted for t in a["targets"])]
 
     def reports_in(self, incident: str) -> list[dict[str, Any]]:
         current = self._current[self.gen.reports.name]
-        return [current[key].doc for key in self._by_incident.get(incident, ())]
+        return [orjson.loads(current[key].doc) for key in self._by_incident.get(incident, ())]
 
     def tag_keys(self, incident: str) -> dict[str, str]:
         return dict(self._tags.get(incident, {}))

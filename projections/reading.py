@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 
@@ -42,6 +43,15 @@ class ReadView:
     def resolve_name(self, cursor: Cursor, name: str, as_of: int | None) -> str | None:
         rows = self.names.fetch(cursor, as_of, ("actor",), "key = %s", (normalise_name(name),))
         return rows[0]["actor"] if rows else None
+
+    def resolve_actor(self, cursor: Cursor, actor: str, as_of: int | None) -> str | None:
+        """An actor id, or any of its names, as the actor it meant at `as_of`."""
+        try:
+            actor_id = str(UUID(actor))
+        except ValueError:
+            return self.resolve_name(cursor, actor, as_of)
+        rows = self.actors.fetch(cursor, as_of, ("key",), "key = %s", (actor_id,))
+        return actor_id if rows else None
 
     def actor_tree(self, cursor: Cursor, as_of: int | None) -> dict[str, dict[str, Any]]:
         return {row["key"]: row["doc"] for row in self.actors.select(cursor, as_of)}

@@ -54,7 +54,7 @@ class TallyView(ReadView):
         The attacks themselves come only `with_attacks`, and every figure sources
         report (`reported`) only `with_reported`: the headline and a chart need neither.
         """
-        root = self.resolve_name(cursor, target, as_of)
+        root = self.resolve_actor(cursor, target, as_of)
         side = sorted(members(cursor, self.actors, as_of, root)) if root else []
         on_side, side_params = self.json.any_key_in("targets", side)
         where, params = f"day >= %s AND {on_side}", [start.isoformat(), *side_params]

@@ -152,7 +152,9 @@ def _beyond_head(head: int, **positions: int | None) -> list[dict[str, Any]]:
     ]
 
 
-async def _unknown_actor(request: Request, actor: str | None) -> OrjsonResponse | None:
+async def _unknown_actor(
+    request: Request, actor: str | None, field: str = "actor", why: str = ""
+) -> OrjsonResponse | None:
     """404 when no actor in the log has this name (asked of the registry, which is
     never behind; a name that came later than `as_of` still answers, empty)."""
     if not actor:
@@ -166,7 +168,7 @@ async def _unknown_actor(request: Request, actor: str | None) -> OrjsonResponse 
         return None
     else:
         message = f"no actor is named {actor!r} (GET /actors lists them)"
-    problem = {"field": "actor", "msg": message, "type": "not_found"}
+    problem = {"field": field, "msg": why + message, "type": "not_found"}
     return OrjsonResponse({"detail": [problem]}, status_code=404)
 
 
@@ -257,10 +259,7 @@ def _bad_cursor() -> OrjsonResponse:
 
 
 def _actor_ids(view: Any, cursor: Any, actor: str, position: int | None) -> set[str]:
-    try:
-        actor_id = str(UUID(actor))
-    except ValueError:
-        actor_id = view.resolve_name(cursor, actor, position)
+    actor_id = view.resolve_actor(cursor, actor, position)
     return {actor_id} if actor_id else set()
 
 
@@ -314,7 +313,10 @@ async def contradictions(
 @router.get(
     "/tally",
     summary="Attacks on US forces since mid-October: documented and reported",
-    responses=_example("tally"),
+    responses={
+        **_example("tally"),
+        404: {"description": "No actor has the `target` name (or the configured one)."},
+    },
 )
 async def tally(
     request: Request,
@@ -322,6 +324,13 @@ async def tally(
     min_position: MinPosition = None,
     group_by: Literal["day", "week", "country", "claimant"] = "week",
     start: Annotated[Day | None, Query(description="Default: the configured tally start")] = None,
+    target: Annotated[
+        str | None,
+        Query(
+            description="Whose attacks suffered to count: an actor id or any of its names, "
+            "with every actor within it. Default: the configured tally target."
+        ),
+    ] = None,
     attacks: Annotated[
         bool, Query(description="Also list every documented attack (`attacks`), day by day")
     ] = False,
@@ -331,13 +340,17 @@ async def tally(
 ) -> OrjsonResponse:
     settings = request.app.state.settings
     since = start or date.fromisoformat(settings.tally_start)
+    why = "" if target else "the configured tally target (TIMELINE_TALLY_TARGET): "
+    target = target or settings.tally_target
+    if (refusal := await _unknown_actor(request, target, "target", why)) is not None:
+        return refusal
 
     def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
         return view.tally(
             cursor,
             position,
             start=since,
-            target=settings.tally_target,
+            target=target,
             group_by=group_by,
             with_attacks=attacks,
             with_reported=reported,

@@ -31,6 +31,7 @@ from projections.projector import Projector
 from projections.runner import VIEWS, apply_batch, build, create_meta, current_generation
 from service.settings import Settings
 from service.storage import open_application, open_views
+from tests import oracle
 from tests.conftest import POSTGRES_URL, require_postgres
 
 NAMES = [
@@ -314,6 +315,13 @@ def _views(views: Any, generation: int) -> dict[str, Any]:
     return {name: cls(Generation(views, generation)) for name, cls in VIEWS.items()}
 
 
+def _agrees_with_oracle(
+    timeline: Any, views: dict[str, Any], cursor: Any, as_of: int | None
+) -> None:
+    """The views' answers equal those of the README's rules replayed naively (tests/oracle.py)."""
+    oracle.assert_views_agree(timeline, views, cursor, as_of, start=START, target="United States")
+
+
 def _check(timeline: Any, views: Any, page: int) -> None:
     _catch_up(timeline, views)
     head = timeline.max_position()
@@ -325,6 +333,7 @@ def _check(timeline: Any, views: Any, page: int) -> None:
     rebuilt = Generation(views, build(timeline, views, page=page))
     with views.transaction() as cursor:
         assert rebuilt.dump(cursor) == incremental, "incremental != bulk rebuild"
+        _agrees_with_oracle(timeline, _views(views, serving.number), cursor, None)
     # As of a few positions: every view's answers equal a bulk replay up to there.
     for position in sorted(p for p in {1, head // 3, head // 2, head - 1} if 0 < p < head):
         replayed = Generation(views, build(timeline, views, stop=position, page=page))
@@ -336,6 +345,7 @@ def _check(timeline: Any, views: Any, page: int) -> None:
                 assert _answers(now[name], cursor, position) == _answers(
                     then[name], cursor, None
                 ), f"{name}: as_of {position} differs from a replay"
+            _agrees_with_oracle(timeline, now, cursor, position)
         with views.transaction(write=True) as cursor:
             replayed.drop(cursor)
 

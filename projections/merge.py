@@ -216,6 +216,7 @@ def _source(report: dict[str, Any]) -> dict[str, Any]:
         "excerpt": content.get("excerpt"),
         "summary": content.get("summary"),
         "when": content["when"],
+        "responds_to": content.get("responds_to"),
         "corrections": len(report["corrections"]),
     }
 
@@ -312,10 +313,15 @@ def merge_incident(
 def responses_before_cause(
     entry: dict[str, Any], reports: list[dict[str, Any]], cause: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Reports of `entry` dated entirely before the incident they say they answer."""
+    """Reports of `entry` that say they answer `cause` and are dated entirely before it.
+
+    A report of the same incident that answers nothing, or something else, says
+    nothing about `cause`."""
     found = []
     cause_start = date.fromisoformat(cause["when"]["earliest"])
     for source in reports:
+        if source.get("responds_to") != cause["incident"]:
+            continue
         latest = date.fromisoformat(source["when"]["latest"])
         if latest < cause_start:
             found.append(

@@ -407,14 +407,6 @@ def assert_views_agree(
     assert sorted(seen) == sorted(expected), f"timeline incidents differ {where}"
     for key, entry in expected.items():
         for name, value in entry.items():
-            if name == "before_cause":
-                # The views flag every report of an incident against every incident the
-                # incident answers; the README flags "a report dated entirely before the
-                # start of the incident it says it answers". Known disagreement (reported
-                # with issue 12): only check that the README's findings are all there.
-                missing = set(value) - set(seen[key][name])
-                assert not missing, f"timeline {key}.{name} lacks {missing} {where}"
-                continue
             assert seen[key][name] == value, f"timeline {key}.{name} differs {where}"
 
     answer = views["tally"].tally(

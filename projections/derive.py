@@ -88,6 +88,28 @@ def reported_tally(report: dict[str, Any], resolve: Resolver) -> dict[str, Any] 
     }
 
 
+CREDIBLE = ("at_least", "exact", "about")  # qualifiers a headline figure may have
+
+
+def tally_about(tally: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Who a reported tally is about (each target's key, or "*" for no one in
+    particular), each with the tally's columns: since, the day it speaks for, how
+    many figures it reports, its highest credible attack figure (or None)."""
+    credible = [
+        c["value"]
+        for c in tally["counts"]
+        if c["counted"] == "attacks" and c["qualifier"] in CREDIBLE
+    ]
+    columns = (
+        tally["since"],
+        tally["speaks_for"],
+        len(tally["counts"]),
+        max(credible) if credible else None,
+    )
+    about = sorted({t["key"] for t in tally["targets"]}) or ["*"]
+    return {f"{tally['report']}|{key}": (tally["report"], key, *columns) for key in about}
+
+
 def appearances(report: dict[str, Any], resolve: Resolver) -> dict[str, dict[str, Any]]:
     """Each (role, actor) a report names, keyed `report|role|actor`. Spellings of
     one actor in one role make one appearance."""

@@ -9,8 +9,9 @@ is stored once, not once per view, and an event is applied once:
   `times` (when each position was recorded);
 - timeline: `incidents` (sort and filter keys only) and `tags`;
 - tally: `attacks`, `attack_days` (how many attacks each actor, or an actor
-  within it, suffered each day: what the tally sums) and `tallies` (figures
-  sources reported);
+  within it, suffered each day: what the tally sums), `tallies` (figures
+  sources reported) and `tally_about` (who each is about, with its figures'
+  count and its highest credible attack figure);
 - actor histories: `appearances`.
 """
 
@@ -25,7 +26,7 @@ from projections.versioned import Column, Derived, VersionedTable
 NAME = "views"  # the read side's row in tl_generations and tl_tracking
 # Bump when the tables change (columns, derived columns, indexes relied on):
 # stores with another shape then rebuild the read side (runner.create_meta).
-SHAPE = 5
+SHAPE = 6
 
 INCIDENT_ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
 HISTORY_ORDER = ("earliest", "report", "key")  # an actor's history, and its cursor's key
@@ -102,6 +103,22 @@ class Generation:
             (("day",),),
             derived=(targets, Derived("since", "since"), Derived("counts", "counts", json=True)),
         )
+        # One row per (reported tally, actor it is about, or "*" for no one): the
+        # headline's figure and the figures' count, found through an index.
+        self.tally_about = VersionedTable(
+            db,
+            f"{prefix}_tally_about",
+            (
+                Column("report", "TEXT"),
+                Column("about", "TEXT"),
+                Column("since", "TEXT"),
+                Column("day", "TEXT"),
+                Column("figures", "INTEGER"),
+                Column("best", "INTEGER"),
+            ),
+            (("about", "since"), ("report",)),
+            current_orders=(("about", "since", "best", "day", "report", "figures"),),
+        )
         self.appearances = VersionedTable(
             db,
             f"{prefix}_appearances",
@@ -131,6 +148,7 @@ class Generation:
             self.attacks,
             self.attack_days,
             self.tallies,
+            self.tally_about,
             self.appearances,
         ]
 

@@ -142,11 +142,19 @@ class Projector:
                 self.rows.remove(table, key, position)
 
     def _tally(self, report: dict[str, Any], position: int) -> None:
+        gen, rows = self.gen, self.rows
+        before = rows.tally(report["id"])
         doc = derive.reported_tally(report, self.resolve)
         if doc is None:
-            self.rows.remove(self.gen.tallies, report["id"], position)
+            rows.remove(gen.tallies, report["id"], position)
         else:
-            self.rows.put(self.gen.tallies, report["id"], doc, position, (doc["speaks_for"],))
+            rows.put(gen.tallies, report["id"], doc, position, (doc["speaks_for"],))
+        wanted = derive.tally_about(doc) if doc else {}
+        for key in derive.tally_about(before) if before else {}:
+            if key not in wanted:
+                rows.remove(gen.tally_about, key, position)
+        for key, columns in sorted(wanted.items()):
+            rows.put(gen.tally_about, key, {"columns": columns}, position, columns)
 
     def _appearances(self, report: dict[str, Any], position: int, new: bool = False) -> None:
         gen, rows = self.gen, self.rows
@@ -254,6 +262,9 @@ class SqlRows:
     def attack(self, incident: str) -> dict[str, Any] | None:
         return self._doc(self.gen.attacks, incident)
 
+    def tally(self, report_id: str) -> dict[str, Any] | None:
+        return self._doc(self.gen.tallies, report_id)
+
     def attack_count(self, key: str) -> int:
         rows = self.gen.attack_days.fetch(self.cursor, None, ("attacks",), "key = %s", (key,))
         return int(rows[0]["attacks"]) if rows else 0
@@ -352,10 +363,10 @@ class MemoryRows:
 
     def __init__(self, gen: Generation) -> None:
         self.gen = gen
-        # Documents the fold reads again: actors as dicts (few), reports and attacks
-        # packed as their JSON (most of the memory a rebuild holds).
+        # Documents the fold reads again: actors as dicts (few); reports, attacks
+        # and tallies packed as their JSON (most of the memory a rebuild holds).
         self._parsed = {gen.actors.name}
-        self._packed = {gen.reports.name, gen.attacks.name}
+        self._packed = {gen.reports.name, gen.attacks.name, gen.tallies.name}
         self._current: dict[str, dict[str, _Row]] = {t.name: {} for t in gen.versioned()}
         self._pending: dict[str, list[_Row]] = {t.name: [] for t in gen.versioned()}
         self._closed: dict[str, list[tuple[int, str, int]]] = {t.name: [] for t in gen.versioned()}
@@ -472,6 +483,9 @@ class MemoryRows:
 
     def attack(self, incident: str) -> dict[str, Any] | None:
         return self._doc(self.gen.attacks, incident)
+
+    def tally(self, report_id: str) -> dict[str, Any] | None:
+        return self._doc(self.gen.tallies, report_id)
 
     def attack_count(self, key: str) -> int:
         row = self._current[self.gen.attack_days.name].get(key)

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from projections.database import Cursor
+from projections.derive import CREDIBLE
 from projections.generation import Generation
 from projections.json_sql import JsonSql
 from projections.members import members
@@ -132,22 +133,19 @@ class TallyView(ReadView):
         )  # fmt: skip
         return {(row["day"], row["week"]): int(row["attacks"]) for row in rows}
 
-    def _about(self, side: list[str], table: str = "") -> tuple[str, list[str]]:
-        """Tallies about the side, or about no one in particular."""
-        targets = f"{table}targets"
-        about = f"{self.json.array_length(targets)} = 0"
-        if not side:
-            return about, []
-        on_side, params = self.json.any_key_in(targets, side)
-        return f"{about} OR {on_side}", params
+    def _about(self, side: list[str]) -> tuple[str, list[str]]:
+        """`tally_about` rows for tallies about the side, or about no one in particular."""
+        keys = ["*", *side]
+        return f"about IN ({', '.join(['%s'] * len(keys))})", keys
 
     def _reported_count(self, cursor: Cursor, as_of: int | None, side: list[str]) -> int:
         """How many figures `reported` lists (one per count of each tally)."""
         about, params = self._about(side)
         validity, args = valid_at(as_of)
+        # A tally about two actors of the side has two rows: count it once.
         cursor.execute(
-            f"SELECT SUM({self.json.array_length('counts')}) AS n FROM {self.tallies.sql} "
-            f"WHERE {validity} AND ({about})",
+            "SELECT SUM(figures) AS n FROM (SELECT report, MAX(figures) AS figures "
+            f"FROM {self.gen.tally_about.sql} WHERE {validity} AND ({about}) GROUP BY report) t",
             [*args, *params],
         )
         return int(cursor.fetchone()["n"] or 0)
@@ -156,37 +154,42 @@ class TallyView(ReadView):
         self, cursor: Cursor, as_of: int | None, side: list[str], start: date
     ) -> dict[str, Any] | None:
         """The highest credible attack count sources report (the latest on a tie, then
-        the first in `reported` order), found by the database: one tally decoded."""
-        about, params = self._about(side, "t.")
-        json = self.json
-        counts, count, index = json.elements("t.counts", "c")
+        the first in `reported` order), found through an index: one tally decoded."""
+        about, params = self._about(side)
         tolerance = timedelta(days=START_TOLERANCE_DAYS)
-        validity, args = valid_at(as_of)
-        cursor.execute(
-            f"SELECT t.doc AS doc, {index} AS n FROM {self.tallies.sql} AS t, {counts} "
-            f"WHERE {validity.replace('valid_', 't.valid_')} "
-            f"AND ({about}) "
-            f"AND {json.field(count, 'counted')} = 'attacks' "
-            f"AND {json.field(count, 'qualifier')} IN ('at_least', 'exact', 'about') "
-            "AND t.since BETWEEN %s AND %s "
-            f"ORDER BY {json.number(count, 'value')} DESC, "
-            f"t.day DESC, t.key, {index} LIMIT 1",  # day: the day it speaks for
-            [*args, *params, (start - tolerance).isoformat(), (start + tolerance).isoformat()],
+        rows = self.gen.tally_about.fetch(
+            cursor,
+            as_of,
+            ("report", "best"),
+            f"({about}) AND best IS NOT NULL AND since BETWEEN %s AND %s",
+            [*params, (start - tolerance).isoformat(), (start + tolerance).isoformat()],
+            "best DESC, day DESC, report",  # day: the day it speaks for
+            1,
         )
-        row = cursor.fetchone()
-        if row is None:
+        if not rows:
             return None
-        doc = orjson.loads(row["doc"])
-        # json_each counts from 0, WITH ORDINALITY from 1.
-        number = int(row["n"]) - (0 if self.db.dialect == "sqlite" else 1)
-        return _figure(doc, doc["counts"][number])
+        found = self.tallies.fetch(cursor, as_of, ("doc",), "key = %s", (rows[0]["report"],))
+        doc = orjson.loads(found[0]["doc"])
+        best = next(
+            c
+            for c in doc["counts"]
+            if c["counted"] == "attacks"
+            and c["qualifier"] in CREDIBLE
+            and c["value"] == rows[0]["best"]
+        )
+        return _figure(doc, best)
 
     def _reported(self, cursor: Cursor, as_of: int | None, side: list[str]) -> list[dict[str, Any]]:
         """Every figure sources report about the side, in the order of the days they
         speak for; decoded only those."""
         about, params = self._about(side)
         found = []
-        for row in self.tallies.fetch(cursor, as_of, ("doc",), about, params, "day, key"):
+        validity, args = valid_at(as_of)
+        reports = (
+            f"key IN (SELECT report FROM {self.gen.tally_about.sql} WHERE {validity} AND {about})"
+        )
+        rows = self.tallies.fetch(cursor, as_of, ("doc",), reports, [*args, *params], "day, key")
+        for row in rows:
             doc = orjson.loads(row["doc"])
             found.extend(_figure(doc, count) for count in doc["counts"])
         return found

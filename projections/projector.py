@@ -30,11 +30,7 @@ from projections.json_sql import JsonSql
 from projections.log_reader import LoggedEvent
 from projections.members import descendants, members
 from projections.merge import incident_core, incident_of, week_of
-from projections.versioned import VersionedTable
-
-
-def dumps(doc: Any) -> str:
-    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
+from projections.versioned import VersionedTable, doc_text
 
 
 def recorded_text(timestamp: str) -> str:
@@ -48,6 +44,7 @@ class Projector:
         self.gen, self.rows = gen, rows
         # Names resolve the same way until the next actor event.
         self._resolved: dict[tuple[str, str | None], dict[str, Any]] = {}
+        self._ancestors: dict[str, list[str]] = {}  # likewise, until the next actor event
 
     def apply(self, event: LoggedEvent) -> None:
         self.rows.record_time(event.position, recorded_text(event.recorded_at))
@@ -105,11 +102,16 @@ class Projector:
 
     def _ancestry(self, actor_id: str) -> list[str]:
         """The actor and every actor it is within, nearest first (a cycle stops it)."""
+        cached = self._ancestors.get(actor_id)
+        if cached is not None:
+            return cached
         found: list[str] = []
+        start = actor_id
         while actor_id and actor_id not in found:
             found.append(actor_id)
             actor = self.rows.actor(actor_id)
             actor_id = actor.get("parent_id") if actor else None
+        self._ancestors[start] = found
         return found
 
     def _contributions(
@@ -171,6 +173,7 @@ class Projector:
 
     def _actor(self, event: LoggedEvent) -> None:
         self._resolved.clear()
+        self._ancestors.clear()
         gen, rows, position = self.gen, self.rows, event.position
         actor_id = event.originator_id
         doc, new_names = fold.actor_after(rows.actor(actor_id), event)
@@ -182,6 +185,7 @@ class Projector:
             moved = rows.attacks_on(sorted(within))
             self._count([c for a in moved for c in self._contributions(a, -1)], position)
         rows.put(gen.actors, actor_id, doc, position)
+        self._ancestors.clear()  # it may have a new parent
         if moved:
             self._count([c for a in moved for c in self._contributions(a, 1)], position)
         changed = set()
@@ -389,7 +393,7 @@ class MemoryRows:
         values: Sequence[Any] = (),
         new: bool = False,
     ) -> bool:
-        text = dumps(doc)
+        text = doc_text(doc)
         digest = _digest(text)
         current = self._current[table.name]
         row = current.get(key)

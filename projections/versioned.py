@@ -20,6 +20,12 @@ from projections.database import Cursor, ViewDatabase
 AS_OF = "valid_from <= %s AND (valid_to IS NULL OR valid_to > %s)"
 
 
+def doc_text(doc: Any) -> str:
+    """A row's doc as stored: JSON with sorted keys, so equal docs are equal text
+    (both drivers compare and write this)."""
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
+
+
 def valid_at(as_of: int | None) -> tuple[str, list[Any]]:
     """The predicate (and its parameters) for rows current now or at `as_of`."""
     return ("valid_to IS NULL", []) if as_of is None else (AS_OF, [as_of, as_of])
@@ -136,7 +142,7 @@ class VersionedTable:
         `new` promises that `key` has no row yet (a report's first event), which
         saves looking for one.
         """
-        text = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
+        text = doc_text(doc)
         # Extra columns are derived from the doc, so an equal doc means equal values.
         row = None if new else self.current(cursor, key)
         if row is not None and row["doc"] == text:

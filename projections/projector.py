@@ -179,11 +179,14 @@ class Projector:
         doc, new_names = fold.actor_after(rows.actor(actor_id), event)
         # Attacks on it, or on an actor within it, now count for other actors: a
         # new parent, or a registration that gives actors already within it one.
+        # (An attack that named it by id before it was registered counted for no
+        # actor: it is re-resolved below.)
         moved = []
-        within = rows.within(actor_id) if event.type != "Actor.AliasAdded" else set()
-        if event.type == "Actor.ParentSet" or len(within) > 1:
-            moved = rows.attacks_on(sorted(within))
-            self._count([c for a in moved for c in self._contributions(a, -1)], position)
+        if event.type != "Actor.AliasAdded":
+            within = rows.within(actor_id)
+            if event.type == "Actor.ParentSet" or len(within) > 1:
+                moved = rows.attacks_on(sorted(within))
+                self._count([c for a in moved for c in self._contributions(a, -1)], position)
         rows.put(gen.actors, actor_id, doc, position)
         self._ancestors.clear()  # it may have a new parent
         if moved:

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from projections.database import Cursor
+from projections.reading import fetch_in
 from projections.versioned import VersionedTable
 
 # The tables subscribers see, per view.
@@ -42,14 +43,8 @@ def _changed(table: VersionedTable, cursor: Cursor, column: str, after: int, upt
 
 
 def _docs(table: VersionedTable, cursor: Cursor, as_of: int, keys: list[str]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        rows = table.fetch(
-            cursor, as_of, ("key", "doc"), f"key IN ({', '.join(['%s'] * len(chunk))})", chunk
-        )
-        found.update({row["key"]: orjson.loads(row["doc"]) for row in rows})
-    return found
+    rows = fetch_in(table, cursor, as_of, ("key", "doc"), "key", keys)
+    return {row["key"]: orjson.loads(row["doc"]) for row in rows}
 
 
 def _last_stood(table: VersionedTable, cursor: Cursor, key: str, upto: int) -> Any:

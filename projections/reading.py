@@ -21,13 +21,26 @@ from domain.values import normalise_name
 from projections.database import Cursor
 from projections.generation import Generation
 from projections.merge import Resolver, merge_incident
+from projections.versioned import VersionedTable
 
 CHUNK = 500  # keys per IN (...) list
 
 
-def _chunks(keys: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(keys), CHUNK):
-        yield keys[start : start + CHUNK]
+def fetch_in(
+    table: VersionedTable,
+    cursor: Cursor,
+    as_of: int | None,
+    columns: tuple[str, ...],
+    column: str,
+    keys: Iterable[str],
+) -> list[Any]:
+    """The rows valid at `as_of` whose `column` is one of `keys`, CHUNK keys a query."""
+    wanted, found = sorted(set(keys)), []
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        marks = ", ".join(["%s"] * len(chunk))
+        found.extend(table.fetch(cursor, as_of, columns, f"{column} IN ({marks})", chunk))
+    return found
 
 
 class ReadView:
@@ -65,16 +78,9 @@ class ReadView:
     ) -> dict[str, list[Any]]:
         """The report versions (key, valid_from, doc as text) of these incidents at `as_of`."""
         found: dict[str, list[Any]] = {key: [] for key in incidents}
-        for chunk in _chunks(sorted(set(incidents))):
-            rows = self.gen.reports.fetch(
-                cursor,
-                as_of,
-                ("incident", "key", "valid_from", "doc"),
-                f"incident IN ({', '.join(['%s'] * len(chunk))})",
-                chunk,
-            )
-            for row in rows:
-                found[row["incident"]].append(row)
+        columns = ("incident", "key", "valid_from", "doc")
+        for row in fetch_in(self.gen.reports, cursor, as_of, columns, "incident", incidents):
+            found[row["incident"]].append(row)
         return found
 
     def names_epoch(self, cursor: Cursor, as_of: int | None) -> int:
@@ -94,19 +100,15 @@ class ReadView:
         """Resolution of every mention in `reports` as names stood at `as_of`."""
         mentions = [m for r in reports for m in r["content"].get("actors", ())]
         norms = sorted({normalise_name(m["name"]) for m in mentions})
-        owners: dict[str, str] = {}
-        for chunk in _chunks(norms):
-            rows = self.names.fetch(
-                cursor, as_of, ("key", "actor"), f"key IN ({', '.join(['%s'] * len(chunk))})", chunk
-            )
-            owners.update({row["key"]: row["actor"] for row in rows})
-        ids = sorted({*owners.values(), *(m["actor_id"] for m in mentions if m.get("actor_id"))})
-        actors: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(ids):
-            rows = self.actors.fetch(
-                cursor, as_of, ("key", "doc"), f"key IN ({', '.join(['%s'] * len(chunk))})", chunk
-            )
-            actors.update({row["key"]: orjson.loads(row["doc"]) for row in rows})
+        owners = {
+            row["key"]: row["actor"]
+            for row in fetch_in(self.names, cursor, as_of, ("key", "actor"), "key", norms)
+        }
+        ids = {*owners.values(), *(m["actor_id"] for m in mentions if m.get("actor_id"))}
+        actors = {
+            row["key"]: orjson.loads(row["doc"])
+            for row in fetch_in(self.actors, cursor, as_of, ("key", "doc"), "key", ids)
+        }
 
         def resolve(name: str, explicit_id: str | None) -> dict[str, Any]:
             norm = normalise_name(name)

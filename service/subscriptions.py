@@ -19,7 +19,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from projections.feed import changes, filtered
-from projections.members import descendants
+from projections.members import members
 from projections.runner import VIEWS, Projections
 from service.updates import Update
 
@@ -37,7 +37,7 @@ def actors_of(view: Any, cursor: Any, filters: dict[str, Any]) -> set[str] | Non
         return None
     if not filters.get("rollup"):
         return {actor}
-    return descendants(view.actor_tree(cursor, None), actor)
+    return members(cursor, view.actors, None, actor)
 
 
 def with_actors(filters: dict[str, Any], actors: set[str] | None) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from projections.versioned import Column, Derived, VersionedTable
 NAME = "views"  # the read side's row in tl_generations and tl_tracking
 # Bump when the tables change (columns, derived columns, indexes relied on):
 # stores with another shape then rebuild the read side (runner.create_meta).
-SHAPE = 6
+SHAPE = 7
 
 INCIDENT_ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
 HISTORY_ORDER = ("earliest", "report", "key")  # an actor's history, and its cursor's key
@@ -101,7 +101,6 @@ class Generation:
             f"{prefix}_tallies",
             (Column("day", "TEXT"),),  # the day it speaks for
             (("day",),),
-            derived=(targets, Derived("since", "since"), Derived("counts", "counts", json=True)),
         )
         # One row per (reported tally, actor it is about, or "*" for no one): the
         # headline's figure and the figures' count, found through an index.

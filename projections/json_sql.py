@@ -42,42 +42,6 @@ class JsonSql:
             )
         return sql, list(keys)
 
-    def is_true(self, doc: str, name: str) -> str:
-        """A boolean top-level field of `doc` is true (an SQL condition)."""
-        if self.dialect == "sqlite":
-            return f"(json_type({doc}, '$.{name}') = 'true')"
-        return f"(({self._doc(doc)} -> '{name}') = 'true'::jsonb)"
-
-    def array_length(self, column: str) -> str:
-        """The length of the array in a Derived JSON column."""
-        if self.dialect == "sqlite":
-            return f"json_array_length({column})"
-        return f"jsonb_array_length({column})"
-
-    def elements(self, column: str, alias: str) -> tuple[str, str, str]:
-        """A FROM item with one row per element of the array in a Derived JSON column
-        (none if empty), the SQL of an element (for `field` and `number`), and of its
-        index."""
-        if self.dialect == "sqlite":
-            return f"json_each({column}) AS {alias}", f"{alias}.value", f"{alias}.key"
-        return (
-            f"LATERAL jsonb_array_elements({column}) WITH ORDINALITY AS {alias}(v, n)",
-            f"{alias}.v",
-            f"{alias}.n",
-        )
-
-    def field(self, element: str, name: str) -> str:
-        """A string field of an element from `elements`, as SQL text."""
-        if self.dialect == "sqlite":
-            return f"json_extract({element}, '$.{name}')"
-        return f"({element} ->> '{name}')"
-
-    def number(self, element: str, name: str) -> str:
-        """A number field of an element from `elements`, as an SQL number."""
-        if self.dialect == "sqlite":
-            return f"json_extract({element}, '$.{name}')"
-        return f"(({element} ->> '{name}')::numeric)"
-
     def each(self, doc: str, array: str, field: str | None = None) -> tuple[str, str]:
         """A LEFT JOIN over the elements of `doc`'s `array`, and the SQL of one item
         (the element itself, a string, or its `field`). An empty array gives one row

@@ -41,12 +41,17 @@ def export_bytes(
     position: int,
     filters: TimelineFilters,
     actor_ids: set[str] | None,
+    counted: list[int] | None = None,
 ) -> Iterator[bytes]:
-    """The export's bytes; each page is read in its own short read transaction."""
+    """The export's bytes; each page is read in its own short read transaction (and
+    its number of entries appended to `counted`)."""
     query = filters.query(actor_ids)
 
     def read_page(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
         with read() as (view, cursor, _):
-            return view.export_page(cursor, position, after=after, limit=PAGE, **query)
+            page = view.export_page(cursor, position, after=after, limit=PAGE, **query)
+        if counted is not None:
+            counted.append(len(page[0]))
+        return page
 
     return FORMATS[format_name].encode(paged(read_page), position, filters.given())

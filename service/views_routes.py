@@ -23,7 +23,7 @@ from pydantic import AfterValidator, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import UnknownActorError
-from domain.values import iso_country
+from domain.values import ReportKind, iso_country
 from projections.merge import LEVELS
 from projections.paging import BadCursorError, decode_cursor
 from service.errors import unprocessable
@@ -72,7 +72,7 @@ MinPosition = Annotated[
 ]
 
 
-def _parse_as_of(as_of: str | None) -> tuple[int | None, datetime | None]:
+def parse_as_of(as_of: str | None) -> tuple[int | None, datetime | None]:
     if as_of is None or not as_of.strip():
         return None, None
     text = as_of.strip()
@@ -93,7 +93,7 @@ async def view_position(
     is asked; or the answer that says why not (422 for a bad or unreachable
     position, 503 while the view catches up)."""
     try:
-        as_of_position, as_of_time = _parse_as_of(as_of)
+        as_of_position, as_of_time = parse_as_of(as_of)
     except ValueError:
         return unprocessable(
             [
@@ -254,10 +254,13 @@ def timeline_filters(
     ] = None,
     country: Country = None,
     actor: Annotated[str | None, Query(description="Actor id or any of its names")] = None,
-    kind: Annotated[str | None, Query(description="Report kind present in the incident")] = None,
+    kind: Annotated[
+        ReportKind | None, Query(description="Report kind present in the incident")
+    ] = None,
     min_level: Annotated[int | None, Query(ge=0, le=len(LEVELS) - 1)] = None,
 ) -> TimelineFilters:
-    return TimelineFilters(start, end, country, actor, kind, min_level)
+    # The kind as plain text: the tags and the filters given back use its value.
+    return TimelineFilters(start, end, country, actor, kind and kind.value, min_level)
 
 
 Filters = Annotated[TimelineFilters, Depends(timeline_filters)]

@@ -16,7 +16,14 @@ from projections.exports.stream import FORMATS, Format
 from service.exporting import export_bytes, pin
 from service.query_params import only_known_query_parameters
 from service.responses import OrjsonResponse
-from service.views_routes import AsOf, Filters, MinPosition, unknown_actor, view_position
+from service.views_routes import (
+    AsOf,
+    Filters,
+    MinPosition,
+    TimelineFilters,
+    unknown_actor,
+    view_position,
+)
 
 router = APIRouter(tags=["exports"], dependencies=[Depends(only_known_query_parameters)])
 
@@ -26,17 +33,18 @@ SUMMARIES = {
     "geojson": "Located incidents as an RFC 7946 FeatureCollection of Points",
     "timelinejs": "Incidents as TimelineJS 3 JSON, dates only as precise as the sources",
 }
-BODY_SCHEMAS: dict[str, dict[str, Any]] = {
-    "text/csv; charset=utf-8": {"type": "string"},
-    "application/geo+json": {"type": "object"},
-    "application/json": {"type": "object"},
+# Documented without the charset parameter; the answers carry it.
+BODY_SCHEMAS: dict[str, tuple[str, dict[str, Any]]] = {
+    "text/csv; charset=utf-8": ("text/csv", {"type": "string"}),
+    "application/geo+json": ("application/geo+json", {"type": "object"}),
+    "application/json": ("application/json", {"type": "object"}),
 }
 
 
 async def stream_export(
     request: Request,
     format_: Format,
-    filters: Any,
+    filters: TimelineFilters,
     as_of: str | None,
     min_position: int | None,
 ) -> StreamingResponse | OrjsonResponse:
@@ -69,7 +77,7 @@ def _route(format_: Format) -> None:
     ) -> Any:
         return await stream_export(request, format_, filters, as_of, min_position)
 
-    media = format_.media_type
+    media, schema = BODY_SCHEMAS[format_.media_type]
     router.add_api_route(
         f"/export/{format_.filename}",
         export,
@@ -81,7 +89,7 @@ def _route(format_: Format) -> None:
             200: {
                 "description": "The whole export, streamed; `X-Timeline-Position` is the log "
                 "position it reflects.",
-                "content": {media: {"schema": BODY_SCHEMAS[media]}},
+                "content": {media: {"schema": schema}},
             },
             404: {"description": "No actor has the `actor` name."},
         },
@@ -92,7 +100,8 @@ for _format in FORMATS.values():
     _route(_format)
 
 
-@router.get("/export/{name}", summary="Any other export name: 404 listing the ones there are")
+# Not an operation (it only ever refuses), so not in the OpenAPI document.
+@router.get("/export/{name}", include_in_schema=False)
 async def unknown_export(name: str) -> OrjsonResponse:
     known = ", ".join(f"/export/{f.filename}" for f in FORMATS.values())
     return OrjsonResponse(

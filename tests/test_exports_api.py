@@ -17,6 +17,7 @@ from geojson_pydantic import FeatureCollection
 
 from projections.exports.table import HEADER, HXL_TAGS
 from service import exporting
+from service.views_routes import TimelineFilters
 from tests.conftest import keyed_client
 from tests.seeding import post_seed
 
@@ -390,3 +391,29 @@ def test_exports_need_a_key_when_reads_do(sqlite_settings):
         del client.headers["Authorization"]
         answer = client.get("/export/incidents.csv")
         assert answer.status_code == 401, answer.text
+
+
+def test_an_export_stays_at_its_position_while_writes_go_on(client, seeded, monkeypatch):
+    """Pages read after a write still answer as of the pinned position."""
+    projections = client.app.state.projections
+
+    def read() -> Any:
+        return projections.read("timeline")
+
+    position, _ = exporting.pin(read, None, None, TimelineFilters())
+    monkeypatch.setattr(exporting, "PAGE", 2)
+    chunks = exporting.export_bytes(read, "csv", position, TimelineFilters(), None)
+    start = next(chunks) + next(chunks)  # the header and the first page
+    late = {
+        "key": "test-late-strike",
+        "kind": "strike",
+        "when": "2024-12-01",  # sorts after every page still to come
+        "source": {"outlet": "AFP", "language": "fr"},
+        "incident_key": "2024-12-01-late",
+    }
+    filed = client.post("/reports", json=late)
+    assert filed.status_code == 201, filed.text
+    now = timeline_entries(client, min_position=filed.json()["position"])
+    assert now[-1]["incident"] == "2024-12-01-late"  # the view has it
+    rows = csv_rows(start + b"".join(chunks))
+    assert [r["event_id_cnty"] for r in rows] == [e["incident"] for e in now[:-1]]

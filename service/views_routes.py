@@ -5,7 +5,8 @@ an ISO 8601 instant) answers what a replay of the log up to that point gives;
 `min_position` (from a client's own write) waits briefly for the view to
 catch up, or answers 503 with Retry-After. A position beyond the log's head is
 a 422 (no view will ever reach it), as are unknown query parameters; a country
-that is not an ISO code is a 422 and an actor name nobody has is a 404.
+that is not an ISO code or a kind that is not a report kind is a 422, and an
+actor name nobody has is a 404.
 """
 
 from __future__ import annotations

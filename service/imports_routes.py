@@ -1,0 +1,117 @@
+"""POST /imports: an ACLED or UCDP GED CSV file, streamed, as reports."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import IO, Annotated, Any, TextIO
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from service.auth import writer
+from service.dataset_import import HeaderError, Outcome, import_rows, retract_deleted
+from service.errors import unprocessable
+from service.responses import OrjsonResponse
+
+router = APIRouter(tags=["imports"])
+
+CSV_TYPES = ("text/csv", "application/csv")
+_IN_MEMORY = 8 * 1024 * 1024  # spooled to a temporary file beyond this
+
+
+class DatasetFormat(StrEnum):
+    ACLED = "acled"
+    UCDP = "ucdp"
+
+
+_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "event_id_cnty,event_date,time_precision,...\n",
+            }
+        },
+    }
+}
+
+
+@contextmanager
+def _text(spool: IO[bytes]) -> Iterator[TextIO]:
+    """The spooled body as text from its start, for one pass (the file stays open)."""
+    spool.seek(0)
+    text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+    try:
+        yield text
+    finally:
+        text.detach()
+
+
+@router.post(
+    "/imports",
+    summary="Import an ACLED or UCDP GED CSV file (re-imports become corrections)",
+    responses={
+        200: {"description": "Every row was already imported as it is: nothing written."},
+        201: {"description": "Rows filed, corrected or retracted: counts of each."},
+        413: {"description": "Body too large (TIMELINE_MAX_IMPORT_BYTES)."},
+        415: {"description": "Not text/csv."},
+        422: {"description": "Bad rows, each by line and column: nothing written."},
+    },
+    openapi_extra=_OPENAPI,
+)
+async def import_dataset(
+    request: Request,
+    format: Annotated[DatasetFormat, Query(description="acled or ucdp")],
+    skip_bad: Annotated[
+        bool, Query(description="File the good rows and report the bad ones")
+    ] = False,
+    deleted: Annotated[
+        bool, Query(description="The body is ACLED's deleted list: retract those rows")
+    ] = False,
+) -> OrjsonResponse:
+    """The body is streamed to a temporary file (memory stays flat), then imported
+    in a worker thread. Without `skip_bad`, any bad row writes nothing."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in CSV_TYPES:
+        return OrjsonResponse(
+            {"detail": f"unsupported content type {content_type!r}; send text/csv"},
+            status_code=415,
+        )
+    if deleted and format is not DatasetFormat.ACLED:
+        return unprocessable(
+            [
+                {
+                    "field": "deleted",
+                    "msg": "only ACLED publishes a deleted list",
+                    "type": "value_error",
+                }
+            ]
+        )
+    timeline = request.app.state.timeline
+    with tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        try:
+            if deleted:
+                outcome: Outcome = await run_in_threadpool(
+                    retract_deleted, timeline, lambda: _text(spool), writer(request)
+                )
+            else:
+                outcome = await run_in_threadpool(
+                    import_rows,
+                    timeline,
+                    lambda: _text(spool),
+                    format.value,
+                    skip_bad,
+                    writer(request),
+                )
+        except HeaderError as error:
+            return unprocessable([error.problem.as_detail()])
+    if not outcome.written:
+        return unprocessable([p.as_detail() for p in outcome.problems])
+    return OrjsonResponse(outcome.as_json(), status_code=201 if outcome.events else 200)

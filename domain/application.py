@@ -370,6 +370,34 @@ class TimelineApplication(Application[UUID]):
             return existing, False, None
         return actor, True, recordings[0].notification.id
 
+    def register_new_actors(
+        self, actors: Sequence[tuple[str, ActorCategory | None]], written_by: str | None = None
+    ) -> int:
+        """Register actors by name alone, in one transaction; how many were new.
+
+        For importers, which meet hundreds of names nobody registered yet: one
+        commit instead of one a name. If any name is taken meanwhile, each is
+        registered on its own (`register_actor`'s rules)."""
+        fresh, seen = [], set()
+        for name, category in actors:
+            if normalise_name(name) not in seen:
+                seen.add(normalise_name(name))
+                fresh.append(Actor(name=name, category=category, written_by=written_by))
+        if not fresh:
+            return 0
+        claims = [ActorName(name=actor.name, actor_id=actor.id) for actor in fresh]
+        try:
+            self.save(*fresh, *claims)
+        except IntegrityError:
+            created = 0
+            for name, category in actors:
+                if self.resolve_actor(name) is None:
+                    created += self.register_actor(name, category=category, written_by=written_by)[
+                        1
+                    ]
+            return created
+        return len(fresh)
+
     def add_alias(
         self, actor_id: UUID, alias: Alias, written_by: str | None = None
     ) -> tuple[Actor, int | None]:

@@ -19,6 +19,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+import orjson
+
 from domain.application import BatchConflictError, TimelineApplication
 from domain.datasets import acled, ucdp
 from domain.datasets.common import MappedRow, Row, RowError
@@ -30,6 +32,7 @@ from domain.datasets.revision import (
 )
 from domain.errors import UnknownReportError
 from domain.reports import content_digest, report_id_for_key
+from service.storage import LogIndex
 
 BATCH = 1_000
 MAX_PROBLEMS = 1_000  # reported in full; beyond, only counted
@@ -218,14 +221,26 @@ class _Writer:
         self, timeline: TimelineApplication, fmt: Format, outcome: Outcome, written_by: str | None
     ) -> None:
         self.timeline, self.fmt, self.outcome, self.written_by = timeline, fmt, outcome, written_by
+        self.index = LogIndex(timeline)
         self.known_names: set[str] = set()  # resolved in this import already
 
     def write(self, batch: list[MappedRow]) -> None:
         if not batch:
             return
-        self._register_actors(batch)
+        # Rows filed before: the same content writes nothing, other content is
+        # a revision. Only the rest are filed (a key filed meanwhile, by a
+        # concurrent import, shows as a conflict and is revised too).
+        filed = self._filed_digests([row.key for row in batch])
         changed: list[MappedRow] = []
-        pending = batch
+        pending: list[MappedRow] = []
+        for row in batch:
+            if row.key not in filed:
+                pending.append(row)
+            elif filed[row.key] == content_digest(row.content):
+                self.outcome.unchanged += 1
+            else:
+                changed.append(row)
+        self._register_actors(pending + changed)
         while pending:
             try:
                 filings = self.timeline.file_reports(
@@ -243,17 +258,37 @@ class _Writer:
         for row in changed:
             self._revise(row)
 
+    def _filed_digests(self, keys: list[str]) -> dict[str, str]:
+        """key -> content digest of the keys' reports already filed (their
+        `Report.Filed` read raw: rebuilding each report would cost more)."""
+        ids = {report_id_for_key(key): key for key in keys}
+        mapper = self.timeline.mapper
+        found = {}
+        for report_id, state in self.index.first_states(list(ids)).items():
+            if mapper.cipher is not None:
+                state = mapper.cipher.decrypt(state)
+            if mapper.compressor is not None:
+                state = mapper.compressor.decompress(state)
+            found[ids[report_id]] = orjson.loads(state)["digest"]
+        return found
+
     def _register_actors(self, batch: list[MappedRow]) -> None:
+        """Names nobody registered are registered with their row's category, all
+        of a batch's in one transaction."""
+        unknown: dict[str, Any] = {}
         for row in batch:
             for name, category in row.actors:
-                if name in self.known_names:
+                if name in self.known_names or name in unknown:
                     continue
                 if self.timeline.resolve_actor(name) is None:
-                    _, created, _ = self.timeline.register_actor(
-                        name, category=category, written_by=self.written_by
-                    )
-                    self.outcome.actors_registered += created
-                self.known_names.add(name)
+                    unknown[name] = category
+                else:
+                    self.known_names.add(name)
+        if unknown:
+            self.outcome.actors_registered += self.timeline.register_new_actors(
+                list(unknown.items()), self.written_by
+            )
+            self.known_names.update(unknown)
 
     def _revise(self, row: MappedRow) -> None:
         report_id = report_id_for_key(row.key)

@@ -151,6 +151,32 @@ class LogIndex:
             for row in rows
         ]
 
+    def first_states(self, originator_ids: list[UUID]) -> dict[UUID, bytes]:
+        """The stored state of each aggregate's first event, in one query (for
+        importers, which ask it of every row of a batch)."""
+        if not originator_ids:
+            return {}
+        table = self.recorder.events_table_name
+        if self.postgres:
+            from psycopg import sql
+
+            query: Any = sql.SQL(
+                "SELECT originator_id, state FROM {}.{} "
+                "WHERE originator_id = ANY(%s) AND originator_version = 1"
+            ).format(sql.Identifier(self.recorder.datastore.schema), sql.Identifier(table))
+            params: Any = (list(originator_ids),)
+        else:
+            marks = ",".join("?" * len(originator_ids))
+            query = (
+                f"SELECT originator_id, state FROM {table} "
+                f"WHERE originator_id IN ({marks}) AND originator_version = 1"
+            )
+            params = [i.hex for i in originator_ids]
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(query, params)
+            rows = cursor.fetchall()
+        return {UUID(str(row["originator_id"])): bytes(row["state"]) for row in rows}
+
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         for notification in self.notifications_of(originator_id):
             if notification.originator_version == version:

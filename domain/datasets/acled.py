@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from functools import lru_cache
 
 from domain.datasets.common import (
     NO_ISO_CODE,
@@ -136,6 +137,7 @@ _MONTHS = {
 }
 
 
+@lru_cache(maxsize=65_536)  # days recur across rows
 def event_day(text: str) -> date:
     """`yyyy-mm-dd`, `dd-mm-yy` or `01 November 2024`, as ACLED exports have written it."""
     text = text.strip()
@@ -193,7 +195,11 @@ def interval(day: date, time_precision: int) -> dict[str, object]:
 
 
 def category(row: Row, column: str) -> ActorCategory:
-    code = cell(row, column)
+    return _category(cell(row, column), column)
+
+
+@lru_cache(maxsize=1_024)
+def _category(code: str, column: str) -> ActorCategory:
     if not code or code == "0":
         return ActorCategory.OTHER
     found = _INTER.get(code.casefold())

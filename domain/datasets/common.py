@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import pycountry
@@ -119,6 +120,7 @@ _COUNTRY_NAMES = {
 NO_ISO_CODE = frozenset({"kosovo"})
 
 
+@lru_cache(maxsize=4_096)  # a dataset names a few hundred countries, row after row
 def country_code(name: str, column: str) -> str | None:
     """ISO 3166-1 alpha-2 code of a country as a dataset names it. GED's historical
     names in brackets ("DR Congo (Zaire)", "Yemen (North Yemen)") count by their

@@ -29,6 +29,7 @@ from domain.datasets.revision import (
     correction_key,
     correction_reason,
     retraction_reason,
+    revised_at,
 )
 from domain.errors import UnknownReportError
 from domain.reports import content_digest, report_id_for_key
@@ -305,6 +306,7 @@ class _Writer:
             corrected_by=row.dataset,
             written_by=self.written_by,
             key=correction_key(row, content_digest(row.content), report.version),
+            published_at=revised_at(row.revision),
         )
         if change.created:
             self.outcome.corrected += 1
@@ -347,6 +349,7 @@ def retract_deleted(
             retracted_by=acled.DATASET,
             written_by=written_by,
             key=f"{key}@deleted:{deleted_at}",
+            published_at=revised_at(deleted_at),
         )
         outcome.retracted += 1
     return outcome

@@ -114,6 +114,15 @@ def test_acled_current_row_field_by_field() -> None:
     assert content.incident_key == "acled:ken7181"
 
 
+def test_acled_sub_event_types_name_the_means() -> None:
+    means = {r["sub_event_type"]: acled.map_row(r).content.means for r in rows("acled_current.csv")}
+    assert means["Armed clash"] == ("armed_clash",)
+    assert means["Air/drone strike"] == ("air_strike",)
+    assert means["Shelling/artillery/missile attack"] == ("artillery",)
+    assert means["Remote explosive/landmine/IED"] == ("ied",)
+    assert means["Peaceful protest"] == ()
+
+
 def test_acled_pre_2023_row_reads_numeric_actor_types_and_iso3() -> None:
     pre = acled.map_row(rows("acled_pre2023.csv")[1])
     current = acled.map_row(rows("acled_current.csv")[1])
@@ -163,11 +172,15 @@ def test_ucdp_row_field_by_field() -> None:
         ("ADF", "perpetrator"),
         ("ADF", "target"),
     ]
-    assert [(c.value, c.qualifier) for c in content.counts] == [
-        (3, "about"),
-        (3, "at_least"),
-        (5, "at_most"),
+    assert [(c.value, c.qualifier, c.low, c.high, c.whose) for c in content.counts] == [
+        (3, "about", 3, 5, None),
+        (1, "exact", None, None, "Government of DR Congo (Zaire)"),
+        (1, "exact", None, None, "ADF"),
+        (1, "exact", None, None, "civilians"),
+        (0, "exact", None, None, "unknown"),
     ]
+    assert content.aggregate is False
+    assert ucdp.map_row(rows("ucdp_ged.csv")[5]).content.aggregate is True  # event_clarity 2
     assert (content.source.outlet, content.source.published_at) == (
         "Reuters;BBC Monitoring",
         date(2019, 2, 1),

@@ -74,6 +74,7 @@ def test_acled_current_rows_become_reports_field_by_field(client: TestClient) ->
     found = report(client, "acled:KEN7186")  # a protest, with tags; the week around a day
     content = found["content"]
     assert content["kind"] == "statement"
+    assert content["means"] == []
     assert content["when"] == {
         "earliest": "2019-10-29",
         "latest": "2019-11-04",
@@ -116,7 +117,10 @@ def test_acled_current_rows_become_reports_field_by_field(client: TestClient) ->
         ("Civilians (Kenya)", "target"),
         ("Women (Kenya)", "target"),
     ]
-    assert civilians["places"][0]["country"] is None  # Kosovo has no ISO 3166-1 code
+    assert civilians["places"][0]["country"] is None
+    assert report(client, "acled:KEN7180")["content"]["means"] == [
+        "armed_clash"
+    ]  # Kosovo has no ISO 3166-1 code
     resolved = client.get("/actors/resolve", params={"name": "Al Shabaab"})
     assert resolved.status_code == 200, resolved.text
     actor = client.get(f"/actors/{resolved.json()['id']}").json()
@@ -140,7 +144,14 @@ def test_ucdp_ged_with_and_without_the_hxl_row(client: TestClient, name: str) ->
     assert answer.status_code == 201, answer.text
     assert (answer.json()["rows"], answer.json()["filed"]) == (35, 35)
     content = report(client, "ucdp:244605")["content"]  # event_clarity 2, state-based
-    assert content["summary"].startswith("[aggregate report, UCDP event_clarity 2]")
+    assert content["aggregate"] is True
+    assert [(c["value"], c["whose"], c["low"], c["high"]) for c in content["counts"]] == [
+        (3, None, 1, 5),
+        (1, "Government of Somalia", None, None),
+        (1, "Al-Shabaab", None, None),
+        (1, "civilians", None, None),
+        (0, "unknown", None, None),
+    ]
     assert [(a["name"], a["role"]) for a in content["actors"]] == [
         ("Government of Somalia", "perpetrator"),
         ("Government of Somalia", "target"),
@@ -196,6 +207,7 @@ def test_an_edited_re_import_writes_exactly_the_corrections(client: TestClient) 
         "ACLED revised event KEN7180 (row timestamp 1718000000 (2024-06-10T06:13:20Z))"
     )
     assert corrected["data"]["corrected_by"] == "ACLED"
+    assert corrected["data"]["published_at"] == "2024-06-10T06:13:20+00:00"
     assert found["content"]["counts"][0]["value"] == 7
     # The report as the first import had it, still readable.
     assert report(client, "acled:KEN7180", version=1)["content"]["counts"][0]["value"] == 0

@@ -29,7 +29,7 @@ from domain.datasets.common import (
     required,
     split_list,
 )
-from domain.values import ActorCategory, CoordinatePrecision, Role
+from domain.values import ActorCategory, CoordinatePrecision, Means, Role
 
 DATASET = "ACLED"
 KEY_PREFIX = "acled:"
@@ -108,6 +108,17 @@ ROLES: dict[tuple[str, str | None], tuple[str, tuple[Role, ...], tuple[Role, ...
     ("Strategic developments", "Looting/property destruction"): ("attack", (P,), (T,)),
 }
 EVENT_TYPES = sorted({event_type for event_type, _ in ROLES})
+
+# sub_event_type -> means (domain.values.Means); the other sub-event types name none.
+MEANS = {
+    "Armed clash": Means.ARMED_CLASH,
+    "Air/drone strike": Means.AIR_STRIKE,  # ACLED does not tell drones from aircraft
+    "Shelling/artillery/missile attack": Means.ARTILLERY,
+    "Remote explosive/landmine/IED": Means.IED,
+    "Suicide bomb": Means.SUICIDE_BOMB,
+    "Grenade": Means.GRENADE,
+    "Chemical weapon": Means.CHEMICAL,
+}
 
 _GEO = {
     1: CoordinatePrecision.LOCALITY,  # a named town, its coordinates
@@ -290,6 +301,7 @@ def map_row(row: Row) -> MappedRow:
                 "wording": "ACLED fatalities (its most conservative reported toll)",
             }
         ],
+        "means": [MEANS[sub_event_type]] if sub_event_type in MEANS else [],
         "source": {
             "outlet": clipped(required(row, "source"), 200),
             "channel": clipped(cell(row, "source_scale"), 200) or None,

@@ -30,5 +30,10 @@ def correction_key(row: MappedRow, digest: str, version: int) -> str:
     return f"{row.key}@{row.revision or 'release'}:{digest[:16]}:v{version}"
 
 
+def revised_at(revision: str | None) -> datetime | None:
+    """When the dataset published a revision: ACLED's Unix `timestamp`, as an instant."""
+    return datetime.fromtimestamp(int(revision), UTC) if revision and revision.isdigit() else None
+
+
 def retraction_reason(dataset: str, row_id: str, deleted_timestamp: str) -> str:
     return f"{dataset} deleted event {row_id} (deleted_timestamp {deleted_timestamp})"

@@ -145,7 +145,8 @@ def deaths(row: Row, column: str) -> int:
 
 
 def counts(row: Row) -> list[dict[str, object]]:
-    """best, with low and high as its bounds."""
+    """`best` killed with `low` and `high` as its bounds, then best's split by whose:
+    each side (the actor mention), civilians, and those UCDP cannot attribute."""
     low, best, high = (deaths(row, c) for c in ("low", "best", "high"))
     if not low <= best <= high:
         raise RowError("best", f"best {best} is not between low {low} and high {high}")
@@ -154,14 +155,25 @@ def counts(row: Row) -> list[dict[str, object]]:
             "value": best,
             "qualifier": "exact" if low == high else "about",
             "counted": "killed",
+            "low": low,
+            "high": high,
             "wording": f"UCDP best estimate {best} (low {low}, high {high})",
         }
     ]
-    if low != high:
-        found += [
-            {"value": low, "qualifier": "at_least", "counted": "killed", "wording": "UCDP low"},
-            {"value": high, "qualifier": "at_most", "counted": "killed", "wording": "UCDP high"},
-        ]
+    for column, whose in (
+        ("deaths_a", cell(row, "side_a")),
+        ("deaths_b", cell(row, "side_b")),
+        ("deaths_civilians", "civilians"),
+        ("deaths_unknown", "unknown"),
+    ):
+        found.append(
+            {
+                "value": deaths(row, column),
+                "counted": "killed",
+                "whose": clipped(whose, 200),
+                "wording": f"UCDP {column}",
+            }
+        )
     return found
 
 
@@ -218,8 +230,6 @@ def map_row(row: Row) -> MappedRow:
         actors.extend({"name": name, "role": r} for r in own)
         registry.append((name, category(name)))
     summary = cell(row, "source_article")
-    if clarity == 2:
-        summary = f"[aggregate report, UCDP event_clarity 2] {summary}"
     content = {
         "kind": "attack",
         "when": _when(row),
@@ -228,6 +238,7 @@ def map_row(row: Row) -> MappedRow:
         "places": [_place(row)],
         "actors": actors,
         "counts": counts(row),
+        "aggregate": clarity == 2,  # lower clarity: an aggregate or summary report
         "source": {
             "outlet": clipped(cell(row, "source_office") or DATASET, 200),
             "speaker": clipped(cell(row, "source_original"), 200) or None,
@@ -236,8 +247,6 @@ def map_row(row: Row) -> MappedRow:
         },
         "incident_key": f"ucdp:{event_id}",
     }
-    for column in ("deaths_a", "deaths_b", "deaths_civilians", "deaths_unknown"):
-        deaths(row, column)  # checked now; mapped once counts say whose
     return MappedRow(
         key=KEY_PREFIX + event_id,
         dataset=DATASET,

@@ -29,13 +29,41 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
+# The current column set, in the codebook's order (the importer reads by name).
 COLUMNS = (
-    "event_id_cnty event_date year time_precision disorder_type event_type sub_event_type actor1 "
-    "assoc_actor_1 inter1 actor2 assoc_actor_2 inter2 interaction civilian_targeting region "
-    "country admin1 admin2 admin3 location latitude longitude geo_precision source source_scale "
-    "notes fatalities tags timestamp"
-).split()  # noqa: SIM905 - the codebook's order, as one readable line
+    "event_id_cnty",
+    "event_date",
+    "year",
+    "time_precision",
+    "disorder_type",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "assoc_actor_1",
+    "inter1",
+    "actor2",
+    "assoc_actor_2",
+    "inter2",
+    "interaction",
+    "civilian_targeting",
+    "region",
+    "country",
+    "admin1",
+    "admin2",
+    "admin3",
+    "location",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "source",
+    "source_scale",
+    "notes",
+    "fatalities",
+    "tags",
+    "timestamp",
+)
 EVENTS = [
     ("Battles", "Armed clash", "Rebel group", "State forces"),
     ("Explosions/Remote violence", "Air/drone strike", "State forces", "Rebel group"),
@@ -127,7 +155,7 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{folder}/import-{time.time_ns()}.sqlite3"
     timeline = open_application(Settings(database_url=url))
 
-    def opener():  # noqa: ANN202 - a context manager of text, as import_rows takes
+    def opener() -> TextIO:  # a context manager of text, as import_rows takes
         return path.open(encoding="utf-8-sig", newline="")
 
     def parse() -> None:

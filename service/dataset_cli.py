@@ -28,8 +28,9 @@ def _opener(path: Path) -> Callable[[], AbstractContextManager[TextIO]]:
 
 
 @contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int], None] | None]:
-    """A rich progress bar showing rows and rows per second, on a terminal only."""
+def progress_bar(label: str) -> Iterator[Callable[[str, int], None] | None]:
+    """Rich progress bars (rows checked, rows imported, rows per second each),
+    on a terminal only."""
     if not sys.stderr.isatty():
         yield None
         return
@@ -49,8 +50,14 @@ def progress_bar(label: str) -> Iterator[Callable[[int], None] | None]:
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda rows: bar.advance(task, rows)
+        tasks: dict[str, Any] = {}
+
+        def advance(phase: str, rows: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(f"{label}: {phase}", total=None)
+            bar.advance(tasks[phase], rows)
+
+        yield advance
 
 
 def summary(outcome: Outcome) -> str:

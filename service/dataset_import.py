@@ -53,7 +53,7 @@ FORMATS = {
 }
 
 Opener = Callable[[], AbstractContextManager[TextIO]]
-Progress = Callable[[int], None]
+Progress = Callable[[str, int], None]  # (phase: "checked" or "imported", rows)
 
 
 @dataclass(frozen=True)
@@ -192,9 +192,13 @@ def import_rows(
     if not skip_bad:
         checked = Outcome()
         with open_text() as text:
-            for done, _ in enumerate(mapped_rows(text, fmt, checked), start=1):
-                if progress and done % BATCH == 0:
-                    progress(BATCH)
+            reported = 0
+            for _ in mapped_rows(text, fmt, checked):
+                if progress and checked.rows - reported >= BATCH:
+                    progress("checked", checked.rows - reported)
+                    reported = checked.rows
+            if progress:
+                progress("checked", checked.rows - reported)
         if checked.bad_rows:
             return checked
     outcome = Outcome(written=True)
@@ -207,13 +211,13 @@ def import_rows(
                 # A key twice in one batch: the second is a revision of the first.
                 writer.write(batch)
                 if progress:
-                    progress(len(batch))
+                    progress("imported", len(batch))
                 batch, keys = [], set()
             batch.append(row)
             keys.add(row.key)
         writer.write(batch)
         if progress:
-            progress(len(batch))
+            progress("imported", len(batch))
     return outcome
 
 

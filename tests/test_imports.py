@@ -6,16 +6,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from domain.reports import report_id_for_key
 from service.cli import app as cli
+from service.dataset_import import import_rows
 from service.settings import Settings
+from service.storage import open_application
+from tests.conftest import keyed_client
+from tests.servers import ROOT, TIMELINE, Process, free_port, running
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
 CSV = {"content-type": "text/csv"}
@@ -331,3 +338,86 @@ def test_cli_bad_rows_by_line_and_column(settings: Settings, tmp_path: Path) -> 
     assert skipped.exit_code == 0, skipped.output
     assert "35 rows, 34 filed" in skipped.stdout
     assert "1 bad rows skipped" in skipped.stdout
+
+
+def test_cli_through_a_running_service(store_env: dict[str, str]) -> None:
+    """`--api`: the file streamed to POST /imports of a real served process."""
+    server = Process(["serve", "--runners", "none"], store_env, port=free_port())
+    with running(server):
+        args = [*TIMELINE, "ingest", "--format", "acled", "--api", server.url]
+        env = {**os.environ, **store_env, "TIMELINE_API_KEY": server.token}
+        first = subprocess.run(
+            [*args, str(FIXTURES / "acled_pre2023.csv")], cwd=ROOT, env=env, capture_output=True
+        )
+        assert first.returncode == 0, first.stderr.decode()
+        assert "36 rows, 36 filed" in first.stdout.decode()
+        revised = subprocess.run(
+            [
+                *args,
+                str(FIXTURES / "acled_pre2023.csv"),
+                "--deleted",
+                str(FIXTURES / "acled_deleted.csv"),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+        )
+        assert revised.returncode == 0, revised.stderr.decode()
+        assert revised.stdout.decode().endswith("1 new events written\n")
+        retracted = httpx.get(f"{server.url}/reports/{report_id_for_key('acled:KEN7181')}")
+        assert retracted.json()["retracted"] is True
+
+
+# --- the importer itself ----------------------------------------------------------
+
+
+def test_progress_counts_every_row_of_each_pass(sqlite_settings: Settings) -> None:
+    timeline = open_application(sqlite_settings)
+    seen: list[tuple[str, int]] = []
+    path = FIXTURES / "ucdp_ged_hdx.csv"
+    try:
+        outcome = import_rows(
+            timeline,
+            lambda: path.open(encoding="utf-8-sig", newline=""),
+            "ucdp",
+            progress=lambda phase, rows: seen.append((phase, rows)),
+        )
+    finally:
+        timeline.close()
+    assert outcome.filed == 35
+    assert seen == [("checked", 35), ("imported", 35)]
+
+
+def test_a_key_twice_in_one_file_is_a_revision(sqlite_settings: Settings, tmp_path: Path) -> None:
+    rows = body("acled_current.csv").decode().splitlines(keepends=True)
+    twice = tmp_path / "twice.csv"
+    later = rows[1].replace(",1700000000\n", ",1700009999\n").replace(",0,,", ",2,,")
+    twice.write_text("".join([rows[0], rows[1], later]))
+    timeline = open_application(sqlite_settings)
+    try:
+        outcome = import_rows(
+            timeline, lambda: twice.open(encoding="utf-8-sig", newline=""), "acled"
+        )
+        found = timeline.get_report(report_id_for_key("acled:KEN7180"))
+    finally:
+        timeline.close()
+    assert (outcome.filed, outcome.corrected) == (1, 1)
+    assert found.content.counts[0].value == 2
+
+
+def test_import_bodies_have_their_own_limit(tmp_path: Path) -> None:
+    small = Settings(
+        database_url=f"sqlite:///{tmp_path}/timeline.sqlite3",
+        max_body_bytes=1024,
+        max_import_bytes=4096,
+    )
+    with keyed_client(small) as client:
+        listed = "".join(f"KEN{n},1718003600\n" for n in range(100))
+        deleted = f"event_id_cnty,deleted_timestamp\n{listed}".encode()
+        assert 1024 < len(deleted) < 4096
+        fits = post(client, deleted, deleted=True)
+        assert fits.status_code == 200, fits.text  # over the reports' limit, within this one
+        assert fits.json()["not_found"] == 100
+        too_big = post(client, b"x" * 5000)
+        assert too_big.status_code == 413
+        assert too_big.json()["detail"][0]["msg"] == "request body exceeds 4096 bytes"

@@ -28,13 +28,26 @@ class DatasetFormat(StrEnum):
     UCDP = "ucdp"
 
 
+# One row of ACLED's current column set (an illustration, not a real event).
+_EXAMPLE = (
+    "event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,"
+    "actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,interaction,civilian_targeting,"
+    "region,country,admin1,admin2,admin3,location,latitude,longitude,geo_precision,source,"
+    "source_scale,notes,fatalities,tags,timestamp\n"
+    "KEN7182,2024-01-28,2024,1,Political violence,Battles,Armed clash,Al Shabaab,,Rebel group,"
+    "Military Forces of Kenya (2022-),,State forces,12,,Eastern Africa,Kenya,Mandera,"
+    "Mandera East,,Mandera,3.9366,41.867,1,Daily Nation,National,"
+    '"On 28 January 2024, Al Shabaab militants clashed with KDF soldiers near Mandera.",'
+    "2,,1706600000\n"
+)
+
 _OPENAPI: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
             "text/csv": {
                 "schema": {"type": "string"},
-                "example": "event_id_cnty,event_date,time_precision,...\n",
+                "example": _EXAMPLE,
             }
         },
     }

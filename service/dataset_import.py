@@ -321,23 +321,28 @@ class _Writer:
 def retract_deleted(
     timeline: TimelineApplication, open_text: Opener, written_by: str | None = None
 ) -> Outcome:
-    """Retract the reports of the rows in ACLED's deleted list (all or nothing)."""
+    """Retract the reports of the rows in ACLED's deleted list (all or nothing:
+    checked whole first, then read again to retract)."""
+
+    def listed(outcome: Outcome) -> Iterator[tuple[str, str]]:
+        with open_text() as text:
+            for line, row in read_rows(text, acled.DELETED_COLUMNS):
+                outcome.rows += 1
+                if isinstance(row, Problem):
+                    outcome.add_problem(row)
+                    continue
+                try:
+                    yield acled.deleted_row(row)
+                except RowError as error:
+                    outcome.add_problem(Problem(line, error.column, error.message))
+
     checked = Outcome()
-    deleted: list[tuple[str, str]] = []
-    with open_text() as text:
-        for line, row in read_rows(text, acled.DELETED_COLUMNS):
-            checked.rows += 1
-            if isinstance(row, Problem):
-                checked.add_problem(row)
-                continue
-            try:
-                deleted.append(acled.deleted_row(row))
-            except RowError as error:
-                checked.add_problem(Problem(line, error.column, error.message))
+    for _ in listed(checked):
+        pass
     if checked.bad_rows:
         return checked
-    outcome = Outcome(rows=checked.rows, written=True)
-    for event_id, deleted_at in deleted:
+    outcome = Outcome(written=True)
+    for event_id, deleted_at in listed(outcome):
         key = acled.KEY_PREFIX + event_id
         try:
             report = timeline.get_report(report_id_for_key(key))

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import IO, Annotated, Any, TextIO
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from service.auth import writer
@@ -21,6 +22,28 @@ router = APIRouter(tags=["imports"])
 
 CSV_TYPES = ("text/csv", "application/csv")
 _IN_MEMORY = 8 * 1024 * 1024  # spooled to a temporary file beyond this
+
+
+class ImportProblem(BaseModel):
+    line: int = Field(description="The line the bad row starts on (the header is line 1).")
+    field: str = Field(description="The column, or `row` when the row itself is unreadable.")
+    msg: str
+    type: str
+
+
+class ImportOutcome(BaseModel):
+    """What an import did, row by row."""
+
+    rows: int = Field(description="Rows read (the HXL tag row not counted).")
+    events: int = Field(description="Events written: filed + corrected + retracted + actors.")
+    filed: int
+    corrected: int = Field(description="Rows whose content changed: one correction each.")
+    unchanged: int = Field(description="Rows filed before with this content: nothing written.")
+    retracted: int
+    not_found: int = Field(description="Deleted-list rows never imported.")
+    actors_registered: int
+    bad_rows: int = Field(description="Rows skipped (with skip_bad).")
+    problems: list[ImportProblem] = Field(description="The bad rows (the first 1,000).")
 
 
 class DatasetFormat(StrEnum):
@@ -67,6 +90,8 @@ def _text(spool: IO[bytes]) -> Iterator[TextIO]:
 
 @router.post(
     "/imports",
+    status_code=201,
+    response_model=ImportOutcome,
     summary="Import an ACLED or UCDP GED CSV file (re-imports become corrections)",
     responses={
         200: {"description": "Every row was already imported as it is: nothing written."},

@@ -241,6 +241,15 @@ def test_the_deleted_list_retracts(client: TestClient) -> None:
     assert report(client, "acled:KEN7181")["retracted"] is True
 
 
+def test_a_bad_deleted_list_retracts_nothing(client: TestClient) -> None:
+    assert post(client, "acled_current.csv").status_code == 201
+    listed = b"event_id_cnty,deleted_timestamp\nKEN7181,1718003600\nKEN7182,yesterday\n"
+    answer = post(client, listed, deleted=True)
+    assert answer.status_code == 422, answer.text
+    assert [(p["line"], p["field"]) for p in answer.json()["detail"]] == [(3, "deleted_timestamp")]
+    assert report(client, "acled:KEN7181")["retracted"] is False
+
+
 def test_bad_rows_are_named_by_line_and_column_and_write_nothing(client: TestClient) -> None:
     # Row 3 (index) has a two-line note: the row after it starts on line 7.
     bad = with_bad_cells(

@@ -241,10 +241,10 @@ class _Writer:
         for row in batch:
             if row.key not in filed:
                 pending.append(row)
-            elif filed[row.key] == content_digest(row.content):
-                self.outcome.unchanged += 1
+            elif filed[row.key] == (content_digest(row.content), 1):
+                self.outcome.unchanged += 1  # as filed, and never changed since
             else:
-                changed.append(row)
+                changed.append(row)  # compared with the report as it stands now
         self._register_actors(pending + changed)
         while pending:
             try:
@@ -263,18 +263,18 @@ class _Writer:
         for row in changed:
             self._revise(row)
 
-    def _filed_digests(self, keys: list[str]) -> dict[str, str]:
-        """key -> content digest of the keys' reports already filed (their
-        `Report.Filed` read raw: rebuilding each report would cost more)."""
+    def _filed_digests(self, keys: list[str]) -> dict[str, tuple[str, int]]:
+        """key -> (content digest as filed, latest version) of the keys' reports
+        already filed (their `Report.Filed` read raw: rebuilding costs more)."""
         ids = {report_id_for_key(key): key for key in keys}
         mapper = self.timeline.mapper
         found = {}
-        for report_id, state in self.index.first_states(list(ids)).items():
+        for report_id, (state, latest) in self.index.first_states(list(ids)).items():
             if mapper.cipher is not None:
                 state = mapper.cipher.decrypt(state)
             if mapper.compressor is not None:
                 state = mapper.compressor.decompress(state)
-            found[ids[report_id]] = orjson.loads(state)["digest"]
+            found[ids[report_id]] = (orjson.loads(state)["digest"], latest)
         return found
 
     def _register_actors(self, batch: list[MappedRow]) -> None:

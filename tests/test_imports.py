@@ -225,6 +225,15 @@ def test_an_edited_re_import_writes_exactly_the_corrections(client: TestClient) 
     assert post(client, "acled_current_revised.csv").json()["events"] == 0
 
 
+def test_an_older_export_again_restores_what_it_said(client: TestClient) -> None:
+    assert post(client, "acled_current.csv").status_code == 201
+    assert post(client, "acled_current_revised.csv").json()["corrected"] == 2
+    back = post(client, "acled_current.csv")
+    assert (back.json()["corrected"], back.json()["unchanged"]) == (2, 34), back.text
+    found = report(client, "acled:KEN7180")
+    assert (found["version"], found["content"]["counts"][0]["value"]) == (3, 0)
+
+
 def test_the_deleted_list_retracts(client: TestClient) -> None:
     assert post(client, "acled_current.csv").status_code == 201
     answer = post(client, "acled_deleted.csv", deleted=True)

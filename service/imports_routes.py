@@ -125,7 +125,8 @@ async def import_dataset(
             [
                 {
                     "field": "deleted",
-                    "msg": "only ACLED publishes a deleted list",
+                    "msg": "only ACLED publishes a deleted list: send it with format=acled, "
+                    "or leave deleted out to import a UCDP file",
                     "type": "value_error",
                 }
             ]

@@ -439,3 +439,23 @@ def test_import_bodies_have_their_own_limit(tmp_path: Path) -> None:
         too_big = post(client, b"x" * 5000)
         assert too_big.status_code == 413
         assert too_big.json()["detail"][0]["msg"] == "request body exceeds 4096 bytes"
+
+
+def test_new_actors_in_one_transaction_or_one_by_one(sqlite_settings: Settings) -> None:
+    """A name registered meanwhile makes the batch's transaction fail: each name is
+    then registered on its own, and the taken one is left to its owner."""
+    from domain.values import ActorCategory
+
+    timeline = open_application(sqlite_settings)
+    try:
+        owner, _, _ = timeline.register_actor("Ras Kamboni Brigade", category=ActorCategory.STATE)
+        created = timeline.register_new_actors(
+            [("Al Shabaab", ActorCategory.ARMED_GROUP), ("Ras Kamboni Brigade", None)]
+        )
+        assert created == 1
+        shabaab = timeline.get_actor(timeline.resolve_actor("Al Shabaab"))
+        assert shabaab.category == ActorCategory.ARMED_GROUP
+        assert timeline.get_actor(owner.id).category == ActorCategory.STATE
+        assert timeline.register_new_actors([("Al-Shabaab", None), ("Hawiye", None)]) == 1
+    finally:
+        timeline.close()

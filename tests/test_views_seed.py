@@ -281,11 +281,22 @@ def test_retraction_and_correction_show_in_the_entry(client, seeded):
     assert entry["counts"] == [
         {
             "counted": "killed",
+            "whose": None,
             "value": 4,
             "low": 4,
             "high": 4,
+            "bounds": {"low": 4, "high": 4},
             "qualifier": "exact",
-            "sources": [{"report": report, "value": 4, "qualifier": "exact", "wording": None}],
+            "sources": [
+                {
+                    "report": report,
+                    "value": 4,
+                    "qualifier": "exact",
+                    "low": None,
+                    "high": None,
+                    "wording": None,
+                }
+            ],
         }
     ]
     retracted = client.post(f"/reports/{report}/retraction", json={"reason": "test"})

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,27 @@ def test_ucdp_ged_with_and_without_the_hxl_row(client: TestClient, name: str) ->
         None,
         "region",
     )
+
+
+def caught_up(client: TestClient, path: str, **params: Any) -> Any:
+    """GET once the views have reached `min_position` (503 until then)."""
+    deadline = time.monotonic() + 60
+    while True:
+        answer = client.get(path, params=params)
+        if answer.status_code != 503 or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.2)
+
+
+def test_imported_rows_reach_the_views(client: TestClient) -> None:
+    assert post(client, "ucdp_ged.csv", fmt="ucdp").status_code == 201
+    head = position(client)
+    incident = caught_up(client, "/incidents/ucdp:244605", min_position=head)
+    assert incident.status_code == 200, incident.text
+    assert "244605" in incident.text
+    timeline = caught_up(client, "/timeline", min_position=head, limit=100)
+    assert timeline.status_code == 200, timeline.text
+    assert "ucdp:244600" in timeline.text
 
 
 def test_a_re_import_writes_nothing(client: TestClient) -> None:

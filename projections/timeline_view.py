@@ -42,6 +42,7 @@ class TimelineView(ReadView):
         country: str | None = None,
         actor_ids: set[str] | None = None,
         kind: str | None = None,
+        means: list[str] | None = None,
         min_level: int | None = None,
         after: str | None = None,
         limit: int = 100,
@@ -67,6 +68,8 @@ class TimelineView(ReadView):
             tag_sets.append([f"country:{country}"])
         if kind:
             tag_sets.append([f"kind:{kind}"])
+        if means:  # any of them
+            tag_sets.append(sorted({f"means:{m}" for m in means}))
         if actor_ids is not None:  # an empty set matches nothing
             tag_sets.append(sorted(f"actor:{a}" for a in actor_ids))
         for tags in tag_sets:

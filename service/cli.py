@@ -116,7 +116,10 @@ def load_examples(settings: Settings) -> int:
 @app.command()
 def ingest(
     file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="JSON or NDJSON reports")
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="JSON or NDJSON reports, or a --format CSV file"
+        ),
     ],
     database_url: DatabaseOption = None,
     api: Annotated[
@@ -125,8 +128,24 @@ def ingest(
     key: Annotated[
         str | None, typer.Option(envvar="TIMELINE_API_KEY", help="API key, with --api")
     ] = None,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="acled or ucdp: FILE is that dataset's CSV (re-imports correct)"
+        ),
+    ] = None,
+    deleted: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="With --format acled: ACLED's deleted list"),
+    ] = None,
+    skip_bad: Annotated[
+        bool, typer.Option(help="With --format: file the good rows, report the bad ones")
+    ] = False,
 ) -> None:
     """File reports (or actors, if the file's objects look like actors) from FILE."""
+    if format is not None:
+        _ingest_dataset(format, file, deleted, skip_bad, database_url, api, key)
+        return
     from service.ingest import IngestError, ingest_http, ingest_local
 
     try:
@@ -135,6 +154,45 @@ def ingest(
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{count} new events written")
+
+
+def _ingest_dataset(
+    fmt: str,
+    file: Path,
+    deleted: Path | None,
+    skip_bad: bool,
+    database_url: str | None,
+    api: str | None,
+    key: str | None,
+) -> None:
+    from service.dataset_cli import (
+        DatasetImportError,
+        ingest_dataset_http,
+        ingest_dataset_local,
+        problem_lines,
+        summary,
+    )
+    from service.dataset_import import FORMATS
+
+    if fmt not in FORMATS:
+        typer.echo(f"--format {fmt!r}: use one of {', '.join(FORMATS)}", err=True)
+        raise typer.Exit(2)
+    if deleted is not None and fmt != "acled":
+        typer.echo("--deleted: only ACLED publishes a deleted list", err=True)
+        raise typer.Exit(2)
+    try:
+        if api:
+            outcomes = ingest_dataset_http(api, fmt, file, deleted, skip_bad, key)
+        else:
+            outcomes = ingest_dataset_local(_settings(database_url), fmt, file, deleted, skip_bad)
+    except DatasetImportError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    for path, outcome in zip([file, deleted], outcomes, strict=False):
+        for line in problem_lines(path, outcome):
+            typer.echo(line, err=True)
+        typer.echo(f"{path}: {summary(outcome)}")
+    typer.echo(f"{sum(o.events for o in outcomes)} new events written")
 
 
 @app.command()

@@ -24,7 +24,7 @@ from pydantic import AfterValidator, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import UnknownActorError
-from domain.values import ReportKind, iso_country
+from domain.values import MEANS_LISTED, ReportKind, iso_country, means_value
 from projections.merge import LEVELS
 from projections.paging import BadCursorError, decode_cursor
 from service.errors import unprocessable
@@ -62,6 +62,13 @@ Country = Annotated[
     str | None,
     AfterValidator(lambda value: None if value is None else iso_country(value)),
     Query(description="ISO 3166-1 alpha-2, e.g. IQ"),
+]
+MeansFilter = Annotated[
+    list[Annotated[str, AfterValidator(means_value)]] | None,
+    Query(
+        description="Only incidents a source says used one of these means (repeat it: "
+        f"means=drone&means=rocket). One of: {MEANS_LISTED}.",
+    ),
 ]
 MinPosition = Annotated[
     int | None,
@@ -221,6 +228,7 @@ class TimelineFilters:
     actor: str | None = None
     kind: str | None = None
     min_level: int | None = None
+    means: tuple[str, ...] | None = None
 
     def query(self, actor_ids: set[str] | None) -> dict[str, Any]:
         """Keyword arguments of `TimelineView.entries`, the actor resolved to `actor_ids`."""
@@ -230,6 +238,7 @@ class TimelineFilters:
             "country": self.country.upper() if self.country else None,
             "actor_ids": actor_ids,
             "kind": self.kind,
+            "means": list(self.means) if self.means else None,
             "min_level": self.min_level,
         }
 
@@ -241,6 +250,7 @@ class TimelineFilters:
             "country": self.country,
             "actor": self.actor,
             "kind": self.kind,
+            "means": list(self.means) if self.means else None,
             "min_level": self.min_level,
         }
         return {name: value for name, value in asked.items() if value is not None}
@@ -258,10 +268,13 @@ def timeline_filters(
     kind: Annotated[
         ReportKind | None, Query(description="Report kind present in the incident")
     ] = None,
+    means: MeansFilter = None,
     min_level: Annotated[int | None, Query(ge=0, le=len(LEVELS) - 1)] = None,
 ) -> TimelineFilters:
     # The kind as plain text: the tags and the filters given back use its value.
-    return TimelineFilters(start, end, country, actor, kind and kind.value, min_level)
+    return TimelineFilters(
+        start, end, country, actor, kind and kind.value, min_level, tuple(means) if means else None
+    )
 
 
 Filters = Annotated[TimelineFilters, Depends(timeline_filters)]
@@ -387,7 +400,13 @@ async def tally(
     request: Request,
     as_of: AsOf = None,
     min_position: MinPosition = None,
-    group_by: Literal["day", "week", "country", "claimant"] = "week",
+    group_by: Annotated[
+        Literal["day", "week", "country", "claimant", "means"],
+        Query(
+            description="`means`: per means a source says an attack used (an attack "
+            "counts under each of its means, or `unstated`)."
+        ),
+    ] = "week",
     start: Annotated[Day | None, Query(description="Default: the configured tally start")] = None,
     target: Annotated[
         str | None,

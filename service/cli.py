@@ -313,6 +313,10 @@ def subscribe(
     rollup: Annotated[bool, typer.Option(help="With --actor: the actors within it too")] = False,
     country: Annotated[str | None, typer.Option(help="Only this ISO country (IQ)")] = None,
     kind: Annotated[str | None, typer.Option(help="timeline: only incidents of this kind")] = None,
+    means: Annotated[
+        list[str] | None,
+        typer.Option(help="timeline, tally: only what used one of these means (repeat it)"),
+    ] = None,
     key: Annotated[
         str | None,
         typer.Option(
@@ -334,9 +338,13 @@ def subscribe(
         typer.echo("--rollup includes the actors within --actor: give --actor too", err=True)
         raise typer.Exit(2)
     base = service_url(url, get_settings())
-    params = {k: v for k, v in {"actor": actor, "country": country, "kind": kind}.items() if v}
+    params: dict[str, Any] = {
+        k: v for k, v in {"actor": actor, "country": country, "kind": kind}.items() if v
+    }
     if rollup:
         params["rollup"] = "true"
+    if means:
+        params["means"] = means
     auth = {"Authorization": f"Bearer {key}"} if key else {}
     last, printed, connected = after, 0, False
     while True:

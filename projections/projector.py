@@ -62,7 +62,8 @@ class Projector:
         if after is None:  # pragma: no cover - a report's events come in order
             return
         new = before is None  # its first event: nothing of it to look up or replace
-        rows.put(self.gen.reports, after["id"], after, position, (incident_of(after),), new=new)
+        columns = (incident_of(after), after["published"])
+        rows.put(self.gen.reports, after["id"], after, position, columns, new=new)
         rows.set_mentions(after["id"], fold.mention_tokens(after), new)
         for incident in sorted({incident_of(doc) for doc in (before, after) if doc}):
             self._incident(incident, position)

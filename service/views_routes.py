@@ -48,6 +48,33 @@ Day = Annotated[
     AfterValidator(date.fromisoformat),
 ]
 
+
+def _reported_day(value: str | None) -> str | None:
+    """`reported_by`: strictly an ISO calendar day."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a day: write it as YYYY-MM-DD, such as 2024-02-03"
+        ) from None
+
+
+ReportedBy = Annotated[
+    str | None,
+    AfterValidator(_reported_day),
+    Query(
+        description="Count only what sources had published on or before this day "
+        "(YYYY-MM-DD): each report from its source's published_at (else the day it was "
+        "recorded), each correction or retraction from its own. Combines with as_of.",
+        examples=["2024-02-03"],
+    ),
+]
+
 AsOf = Annotated[
     str | None,
     Query(
@@ -203,6 +230,7 @@ async def timeline(
     end: Annotated[
         Day | None, Query(alias="to", description="Incidents starting on or before")
     ] = None,
+    reported_by: ReportedBy = None,
     country: Country = None,
     actor: Annotated[str | None, Query(description="Actor id or any of its names")] = None,
     kind: Annotated[str | None, Query(description="Report kind present in the incident")] = None,
@@ -226,6 +254,7 @@ async def timeline(
         actor_ids = None
         if actor:
             actor_ids = _actor_ids(view, db_cursor, actor, position)
+        by = view.as_reported(db_cursor, position, reported_by)
         entries, next_cursor = view.entries(
             db_cursor,
             position,
@@ -238,10 +267,18 @@ async def timeline(
             after=cursor,
             limit=limit,
             sources=detail == "full",
+            by=by,
         )
-        return {"levels": list(LEVELS), "entries": entries, "next": next_cursor}
+        return _axis(by, {"levels": list(LEVELS), "entries": entries, "next": next_cursor})
 
     return await read_view(request, "timeline", as_of, min_position, query)
+
+
+def _axis(by: Any, answer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The answer, saying what `reported_by` counted (when it was asked)."""
+    if by is None or answer is None:
+        return answer
+    return {"reported_by": by.answer(), **answer}
 
 
 def _is_cursor(cursor: str) -> bool:
@@ -269,14 +306,18 @@ def _actor_ids(view: Any, cursor: Any, actor: str, position: int | None) -> set[
     responses=_example("weekly"),
 )
 async def weekly(
-    request: Request, as_of: AsOf = None, min_position: MinPosition = None
+    request: Request,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
+    reported_by: ReportedBy = None,
 ) -> OrjsonResponse:
-    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
-        series = view.weekly(cursor, position)
+    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
+        by = view.as_reported(cursor, position, reported_by)
+        series = view.weekly(cursor, position, by)
         for week in series:
             level = week["highest_level"]
             week["highest_level_name"] = LEVELS[level] if level is not None else None
-        return {"weeks": series}
+        return _axis(by, {"weeks": series})
 
     return await read_view(request, "timeline", as_of, min_position, query)
 
@@ -287,11 +328,16 @@ async def weekly(
     responses=_example("incident"),
 )
 async def incident(
-    incident: str, request: Request, as_of: AsOf = None, min_position: MinPosition = None
+    incident: str,
+    request: Request,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
+    reported_by: ReportedBy = None,
 ) -> OrjsonResponse:
     def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
-        entry = view.entry(cursor, position, incident)
-        return None if entry is None else {"entry": entry}
+        by = view.as_reported(cursor, position, reported_by)
+        entry = view.entry(cursor, position, incident, by)
+        return None if entry is None else _axis(by, {"entry": entry})
 
     return await read_view(request, "timeline", as_of, min_position, query)
 
@@ -302,10 +348,14 @@ async def incident(
     responses=_example("contradictions"),
 )
 async def contradictions(
-    request: Request, as_of: AsOf = None, min_position: MinPosition = None
+    request: Request,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
+    reported_by: ReportedBy = None,
 ) -> OrjsonResponse:
-    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
-        return {"contradictions": view.contradictions(cursor, position)}
+    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
+        by = view.as_reported(cursor, position, reported_by)
+        return _axis(by, {"contradictions": view.contradictions(cursor, position, by)})
 
     return await read_view(request, "timeline", as_of, min_position, query)
 
@@ -322,6 +372,7 @@ async def tally(
     request: Request,
     as_of: AsOf = None,
     min_position: MinPosition = None,
+    reported_by: ReportedBy = None,
     group_by: Literal["day", "week", "country", "claimant"] = "week",
     start: Annotated[Day | None, Query(description="Default: the configured tally start")] = None,
     target: Annotated[
@@ -345,8 +396,9 @@ async def tally(
     if (refusal := await _unknown_actor(request, target, "target", why)) is not None:
         return refusal
 
-    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
-        return view.tally(
+    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
+        by = view.as_reported(cursor, position, reported_by)
+        answer = view.tally(
             cursor,
             position,
             start=since,
@@ -354,7 +406,9 @@ async def tally(
             group_by=group_by,
             with_attacks=attacks,
             with_reported=reported,
+            by=by,
         )
+        return _axis(by, answer)
 
     return await read_view(request, "tally", as_of, min_position, query)
 
@@ -369,6 +423,7 @@ async def actor_history(
     request: Request,
     as_of: AsOf = None,
     min_position: MinPosition = None,
+    reported_by: ReportedBy = None,
     rollup: Annotated[
         bool, Query(description="Include actors within it (Quds Force in IRGC)")
     ] = False,
@@ -379,6 +434,10 @@ async def actor_history(
         return _bad_cursor()
 
     def query(view: Any, db_cursor: Any, position: int | None) -> dict[str, Any] | None:
-        return view.history(db_cursor, position, str(actor_id), rollup, after=cursor, limit=limit)
+        by = view.as_reported(db_cursor, position, reported_by)
+        answer = view.history(
+            db_cursor, position, str(actor_id), rollup, after=cursor, limit=limit, by=by
+        )
+        return _axis(by, answer)
 
     return await read_view(request, "actor_history", as_of, min_position, query)

@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -70,6 +71,12 @@ class Change:
     version: int
     position: int | None  # None when a key had already made this change: nothing written
     created: bool = True
+
+
+def _published(published_at: datetime | date | None) -> dict[str, Any]:
+    """`published_at` for a change's digest, only when given: a retry of a change
+    made before the field existed keeps the digest it was recorded with."""
+    return {} if published_at is None else {"published_at": published_at}
 
 
 def _items(request: FilingRequest) -> list[Item]:
@@ -256,8 +263,10 @@ class TimelineApplication(Application[UUID]):
         expected_version: int | None = None,
         written_by: str | None = None,
         key: str | None = None,
+        published_at: datetime | date | None = None,
     ) -> Change:
         asked = {"changes": changes, "reason": reason, "corrected_by": corrected_by}
+        asked |= _published(published_at)
         digest = change_digest("correction", {**asked, "expected_version": expected_version})
         return self._change_report(
             report_id,
@@ -265,7 +274,13 @@ class TimelineApplication(Application[UUID]):
             key,
             digest,
             lambda report: report.correct(
-                changes, reason, corrected_by, written_by, key, digest if key else None
+                changes,
+                reason,
+                corrected_by,
+                written_by,
+                key,
+                digest if key else None,
+                published_at,
             ),
         )
 
@@ -277,8 +292,10 @@ class TimelineApplication(Application[UUID]):
         expected_version: int | None = None,
         written_by: str | None = None,
         key: str | None = None,
+        published_at: datetime | date | None = None,
     ) -> Change:
         asked = {"reason": reason, "retracted_by": retracted_by}
+        asked |= _published(published_at)
         digest = change_digest("retraction", {**asked, "expected_version": expected_version})
         return self._change_report(
             report_id,
@@ -286,7 +303,7 @@ class TimelineApplication(Application[UUID]):
             key,
             digest,
             lambda report: report.retract(
-                reason, retracted_by, written_by, key, digest if key else None
+                reason, retracted_by, written_by, key, digest if key else None, published_at
             ),
         )
 

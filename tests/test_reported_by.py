@@ -269,3 +269,48 @@ def test_a_day_after_everything_answers_as_the_plain_views_do(settings):
                 assert _without_axis(
                     client.get(path, params={**after, "reported_by": "9999-12-31"}).json()
                 ) == _without_axis(client.get(path, params=after).json()), (path, "page 2")
+
+
+def test_a_change_with_its_own_publication_day_counts_from_it(settings):
+    with keyed_client(settings) as client:
+        client.post("/actors", json={"name": US, "category": "state"})
+        report = client.post("/reports", json=_attack("first", "2024-02-01", "2024-02-02")).json()
+        incident = "/incidents/first"
+        corrected = client.post(
+            f"/reports/{report['id']}/corrections",
+            json={
+                "changes": {"when": "2024-01-30"},
+                "reason": "AFP's correction of 3 February",
+                "corrected_by": "AFP desk",
+                "published_at": "2024-02-03",
+            },
+        )
+        assert corrected.status_code == 201, corrected.text
+        retracted = client.post(
+            f"/reports/{report['id']}/retraction",
+            json={
+                "reason": "withdrawn",
+                "retracted_by": "AFP desk",
+                "published_at": "2024-02-04T08:00:00Z",
+            },
+        )
+        wait = {"min_position": retracted.json()["position"]}
+
+        def entry(day: str) -> dict[str, Any]:
+            answer = client.get(incident, params={"reported_by": day, **wait})
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        assert entry("2024-02-02")["entry"]["when"]["earliest"] == "2024-02-01"
+        on_the_day = entry("2024-02-03")
+        assert on_the_day["entry"]["when"]["earliest"] == "2024-01-30"
+        assert on_the_day["entry"]["status"] == "active"
+        assert on_the_day["entry"]["corrections"][0]["published_at"] == "2024-02-03"
+        assert on_the_day["reported_by"]["undated_changes"] == 0
+        assert entry("2024-02-04")["entry"]["status"] == "retracted"
+        tally = client.get("/tally", params={"reported_by": "2024-02-03", **wait}).json()
+        assert tally["documented_attacks"] == 1
+        assert (
+            client.get("/tally", params={"reported_by": "2024-02-04"}).json()["documented_attacks"]
+            == 0
+        )

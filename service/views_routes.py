@@ -3,7 +3,9 @@
 Every answer says which log `position` it reflects. `as_of` (a log position or
 an ISO 8601 instant) answers what a replay of the log up to that point gives;
 `min_position` (from a client's own write) waits briefly for the view to
-catch up, or answers 503 with Retry-After. A position beyond the log's head is
+catch up, or answers 503 with Retry-After. `reported_by` (a day) is the second
+time axis: only what sources had published by then counts (see README, "As
+reported by a day"). A position beyond the log's head is
 a 422 (no view will ever reach it), as are unknown query parameters; a country
 that is not an ISO code is a 422 and an actor name nobody has is a 404.
 """

@@ -166,11 +166,12 @@ class TimelineView(ReadView):
     def entry(
         self, cursor: Cursor, as_of: int | None, incident: str, by: AsReported | None = None
     ) -> dict[str, Any] | None:
-        known = self.incidents.fetch(cursor, as_of, ("key",), "key = %s", (incident,))
-        if by is None and not known:
+        if by is None and not self.incidents.fetch(
+            cursor, as_of, ("key",), "key = %s", (incident,)
+        ):
             return None
         found = self.merged(cursor, as_of, [incident], by)
-        if incident not in found:  # nothing of it published by `by`'s day
+        if incident not in found:  # no report of it counts by `by`'s day
             return None
         entries = [found[incident]]
         self._annotate(cursor, as_of, entries, by)

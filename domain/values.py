@@ -131,6 +131,15 @@ class Means(StrEnum):
 
 
 WHOSE_GROUPS = frozenset(Whose)
+MEANS_LISTED = ", ".join(m.value for m in Means)
+
+
+def means_value(value: str) -> str:
+    """One means as the vocabulary spells it, or a ValueError naming it and listing it
+    (for query filters, whose errors pydantic's enum message would not name)."""
+    if value in {m.value for m in Means}:
+        return value
+    raise ValueError(f"{value!r} is not a means; the vocabulary is: {MEANS_LISTED}")
 
 
 class ActorCategory(StrEnum):

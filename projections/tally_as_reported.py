@@ -18,7 +18,8 @@ from projections.database import Cursor
 from projections.merge import incident_core
 from projections.reading import ReadView
 
-UNKNOWN_COUNTRY, UNCLAIMED = "unknown", "unclaimed"
+# The plain tally's labels for an attack without any (tally_view's SQL).
+UNKNOWN_COUNTRY, UNCLAIMED, UNSTATED = "unknown", "unclaimed", "unstated"
 
 
 def attacks_as_reported(
@@ -36,14 +37,17 @@ def attacks_as_reported(
 
 
 def groups_of(attacks: list[dict[str, Any]], group_by: str) -> dict[str, int]:
-    """Attacks per label; by country or claimant an attack counts under each of its
-    own (or "unknown", "unclaimed"), as the plain tally's SQL counts them."""
+    """Attacks per label; by country, claimant or means an attack counts under each
+    of its own (or "unknown", "unclaimed", "unstated"), as the plain tally's SQL
+    counts them."""
     groups: dict[str, int] = {}
     for attack in attacks:
         if group_by in ("day", "week"):
             labels = [attack[group_by]]
         elif group_by == "country":
             labels = attack["countries"] or [UNKNOWN_COUNTRY]
+        elif group_by == "means":
+            labels = attack["means"] or [UNSTATED]
         else:
             labels = [c["name"] for c in attack["claimants"]] or [UNCLAIMED]
         for label in labels:

@@ -41,6 +41,7 @@ class TimelineView(ReadView):
         country: str | None = None,
         actor_ids: set[str] | None = None,
         kind: str | None = None,
+        means: list[str] | None = None,
         min_level: int | None = None,
         after: str | None = None,
         limit: int = 100,
@@ -54,7 +55,7 @@ class TimelineView(ReadView):
         published by its day, every incident merged, filtered and sorted here.
         """
         if by is not None:
-            wanted = {"start": start, "end": end, "country": country, "kind": kind}
+            wanted = {"start": start, "end": end, "country": country, "kind": kind, "means": means}
             page, more = self._reported_page(
                 cursor, as_of, by, actor_ids, min_level, after, limit, **wanted
             )
@@ -74,6 +75,8 @@ class TimelineView(ReadView):
             tag_sets.append([f"country:{country}"])
         if kind:
             tag_sets.append([f"kind:{kind}"])
+        if means:  # any of them
+            tag_sets.append(sorted({f"means:{m}" for m in means}))
         if actor_ids is not None:  # an empty set matches nothing
             tag_sets.append(sorted(f"actor:{a}" for a in actor_ids))
         for tags in tag_sets:
@@ -127,7 +130,7 @@ class TimelineView(ReadView):
         min_level: int | None,
         after: str | None,
         limit: int,
-        **wanted: str | None,
+        **wanted: Any,
     ) -> tuple[list[dict[str, Any]], bool]:
         """A page of every incident as merged from `by`, by the same filters and
         order as the incidents' rows (`derive.incident_row`, `incident_tags`)."""
@@ -136,6 +139,8 @@ class TimelineView(ReadView):
             tags.append({f"country:{wanted['country']}"})
         if wanted["kind"]:
             tags.append({f"kind:{wanted['kind']}"})
+        if wanted["means"]:  # any of them
+            tags.append({f"means:{m}" for m in wanted["means"]})
         if actor_ids is not None:
             tags.append({f"actor:{a}" for a in actor_ids})
         start, end = wanted["start"], wanted["end"]

@@ -24,7 +24,7 @@ from pydantic import AfterValidator, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import UnknownActorError
-from domain.values import iso_country
+from domain.values import MEANS_LISTED, iso_country, means_value
 from projections.merge import LEVELS
 from projections.paging import BadCursorError, decode_cursor
 from service.errors import unprocessable
@@ -89,6 +89,13 @@ Country = Annotated[
     str | None,
     AfterValidator(lambda value: None if value is None else iso_country(value)),
     Query(description="ISO 3166-1 alpha-2, e.g. IQ"),
+]
+MeansFilter = Annotated[
+    list[Annotated[str, AfterValidator(means_value)]] | None,
+    Query(
+        description="Only incidents a source says used one of these means (repeat it: "
+        f"means=drone&means=rocket). One of: {MEANS_LISTED}.",
+    ),
 ]
 MinPosition = Annotated[
     int | None,
@@ -236,6 +243,7 @@ async def timeline(
     country: Country = None,
     actor: Annotated[str | None, Query(description="Actor id or any of its names")] = None,
     kind: Annotated[str | None, Query(description="Report kind present in the incident")] = None,
+    means: MeansFilter = None,
     min_level: Annotated[int | None, Query(ge=0, le=len(LEVELS) - 1)] = None,
     cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
@@ -265,6 +273,7 @@ async def timeline(
             country=country.upper() if country else None,
             actor_ids=actor_ids,
             kind=kind,
+            means=means,
             min_level=min_level,
             after=cursor,
             limit=limit,
@@ -375,7 +384,13 @@ async def tally(
     as_of: AsOf = None,
     min_position: MinPosition = None,
     reported_by: ReportedBy = None,
-    group_by: Literal["day", "week", "country", "claimant"] = "week",
+    group_by: Annotated[
+        Literal["day", "week", "country", "claimant", "means"],
+        Query(
+            description="`means`: per means a source says an attack used (an attack "
+            "counts under each of its means, or `unstated`)."
+        ),
+    ] = "week",
     start: Annotated[Day | None, Query(description="Default: the configured tally start")] = None,
     target: Annotated[
         str | None,

@@ -241,7 +241,10 @@ def test_a_day_after_everything_answers_as_the_plain_views_do(settings):
     """The scan path (every incident re-merged, counted in Python) against the rows
     the fold keeps (SQL), on the seed article: equal answers, view by view."""
     with keyed_client(settings) as client:
-        head = post_seed(client)
+        post_seed(client)
+        for means in (["drone"], ["drone", "rocket"]):
+            body = {**_attack("with-means", "2024-01-28", "2024-01-29"), "means": means}
+            head = client.post("/reports", json=body).json()["position"]
         irgc = client.get("/actors/resolve", params={"name": "IRGC"}).json()["id"]
         wait = {"min_position": head}
         asks = [
@@ -249,6 +252,7 @@ def test_a_day_after_everything_answers_as_the_plain_views_do(settings):
             ("/timeline", {"limit": 3}),
             ("/timeline", {"country": "IQ", "min_level": 3}),
             ("/timeline", {"actor": "PMF", "from": "2024-02-01"}),
+            ("/timeline", {"means": ["rocket", "ied"]}),
             ("/timeline/weekly", {}),
             ("/incidents/2024-02-02-us-strikes-iraq-syria", {}),
             ("/contradictions", {}),
@@ -256,9 +260,13 @@ def test_a_day_after_everything_answers_as_the_plain_views_do(settings):
             ("/tally", {"group_by": "country"}),
             ("/tally", {"group_by": "claimant", "target": "Iran"}),
             ("/tally", {"group_by": "day", "start": "2024-01-01"}),
+            ("/tally", {"group_by": "means", "attacks": "true"}),
             (f"/actors/{irgc}/history", {"rollup": "true"}),
             (f"/actors/{irgc}/history", {"limit": 1}),
         ]
+        by_means = client.get("/tally", params={"group_by": "means", **wait}).json()["series"]
+        assert {row["means"]: row["attacks"] for row in by_means}["drone"] == 1  # not vacuous
+        assert _incidents(client, means="rocket", **wait) == ["with-means"]
         for path, params in asks:
             plain = client.get(path, params={**params, **wait}).json()
             late = client.get(path, params={**params, **wait, "reported_by": "9999-12-31"}).json()

@@ -150,6 +150,7 @@ class ReadView:
             if not versions:
                 continue
             state = (
+                self.db.identity,  # one process may read several stores (tests, tools)
                 self.gen.number,
                 key,
                 epoch,

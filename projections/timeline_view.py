@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from projections import duplicates_view
 from projections.database import Cursor
+from projections.duplicates import DEFAULT_KM
 from projections.generation import INCIDENT_ORDER as ORDER
 from projections.generation import Generation
 from projections.merge import responses_before_cause
@@ -43,6 +45,7 @@ class TimelineView(ReadView):
         after: str | None = None,
         limit: int = 100,
         sources: bool = True,
+        duplicate_km: float = DEFAULT_KM,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page in (earliest, latest, key) order, and the cursor of the next page.
 
@@ -88,6 +91,7 @@ class TimelineView(ReadView):
         merged = self.merged(cursor, as_of, [row["key"] for row in page])
         entries = [merged[row["key"]] for row in page]
         self._annotate(cursor, as_of, entries)
+        self._duplicates(cursor, as_of, entries, duplicate_km)
         if not sources:
             # Decoding the whole doc and dropping the sources here is faster than
             # having either database cut them out (json_remove, jsonb minus).
@@ -107,12 +111,38 @@ class TimelineView(ReadView):
         sql = f"key IN (SELECT incident FROM {self.tags.sql} WHERE tag IN ({marks}) AND {validity})"
         return sql, [*tags, *args]
 
-    def entry(self, cursor: Cursor, as_of: int | None, incident: str) -> dict[str, Any] | None:
+    def entry(
+        self, cursor: Cursor, as_of: int | None, incident: str, duplicate_km: float = DEFAULT_KM
+    ) -> dict[str, Any] | None:
         if not self.incidents.fetch(cursor, as_of, ("key",), "key = %s", (incident,)):
             return None
         entries = [self.merged(cursor, as_of, [incident])[incident]]
         self._annotate(cursor, as_of, entries)
+        self._duplicates(cursor, as_of, entries, duplicate_km)
         return entries[0]
+
+    def _duplicates(
+        self, cursor: Cursor, as_of: int | None, entries: list[dict[str, Any]], max_km: float
+    ) -> None:
+        """Each entry's undecided likely duplicates, with the reasons matched."""
+        found = duplicates_view.candidates_of(
+            self.gen, cursor, as_of, [e["incident"] for e in entries], max_km
+        )
+        for entry in entries:
+            entry["possible_duplicates"] = found[entry["incident"]]
+
+    def duplicates(
+        self,
+        cursor: Cursor,
+        as_of: int | None,
+        *,
+        max_km: float = DEFAULT_KM,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return duplicates_view.page(
+            self.gen, cursor, as_of, max_km=max_km, after=after, limit=limit
+        )
 
     def _annotate(self, cursor: Cursor, as_of: int | None, entries: list[dict[str, Any]]) -> None:
         """Add what depends on other incidents: the responds-to chain and its contradictions."""

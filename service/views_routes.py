@@ -238,15 +238,16 @@ async def timeline(
             after=cursor,
             limit=limit,
             sources=detail == "full",
+            duplicate_km=request.app.state.settings.duplicate_distance_km,
         )
         return {"levels": list(LEVELS), "entries": entries, "next": next_cursor}
 
     return await read_view(request, "timeline", as_of, min_position, query)
 
 
-def _is_cursor(cursor: str) -> bool:
+def _is_cursor(cursor: str, size: int = 3) -> bool:
     try:
-        decode_cursor(cursor)
+        decode_cursor(cursor, size)
     except BadCursorError:
         return False
     return True
@@ -290,8 +291,38 @@ async def incident(
     incident: str, request: Request, as_of: AsOf = None, min_position: MinPosition = None
 ) -> OrjsonResponse:
     def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
-        entry = view.entry(cursor, position, incident)
+        km = request.app.state.settings.duplicate_distance_km
+        entry = view.entry(cursor, position, incident, km)
         return None if entry is None else {"entry": entry}
+
+    return await read_view(request, "timeline", as_of, min_position, query)
+
+
+@router.get(
+    "/duplicates",
+    summary="Likely duplicates: incidents that probably describe one occurrence",
+)
+async def duplicates(
+    request: Request,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
+    cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
+) -> OrjsonResponse:
+    """Undecided candidate pairs, with the reasons matched, in key order; linking one
+    report into the other's incident, or marking the pair distinct, removes it."""
+    if cursor is not None and not _is_cursor(cursor, 1):
+        return _bad_cursor()
+
+    def query(view: Any, db_cursor: Any, position: int | None) -> dict[str, Any]:
+        pairs, next_cursor = view.duplicates(
+            db_cursor,
+            position,
+            max_km=request.app.state.settings.duplicate_distance_km,
+            after=cursor,
+            limit=limit,
+        )
+        return {"duplicates": pairs, "next": next_cursor}
 
     return await read_view(request, "timeline", as_of, min_position, query)
 
@@ -354,6 +385,7 @@ async def tally(
             group_by=group_by,
             with_attacks=attacks,
             with_reported=reported,
+            duplicate_km=settings.duplicate_distance_km,
         )
 
     return await read_view(request, "tally", as_of, min_position, query)

@@ -77,7 +77,7 @@ class Projector:
         self._tally(after, position)
         self._appearances(after, position, new)
 
-    def _incident(self, incident: str, position: int) -> None:
+    def _incident(self, incident: str, position: int, decided: bool = False) -> None:
         gen, rows = self.gen, self.rows
         reports = rows.reports_in(incident)
         current_tags = rows.tag_keys(incident)
@@ -107,7 +107,7 @@ class Projector:
             values = (attack["day"], attack["when"]["latest"])
             rows.put(gen.attacks, incident, attack, position, values)
         self._count(self._contributions(before, -1) + self._contributions(attack, 1), position)
-        self._candidates(incident, entry, position)
+        self._candidates(incident, entry, position, force=decided)
 
     # Decisions and likely duplicates ----------------------------------------------------
 
@@ -120,24 +120,35 @@ class Projector:
             key = duplicates.pair_key(first, second)
             self.rows.put(self.gen.distinct, key, fold.decision_doc(event), event.position)
             for incident in (first, second):
-                self._incident(incident, event.position)
+                self._incident(incident, event.position, decided=True)
             return
         before = self.rows.report(state["report"])
         if before is not None:
             self._report_changed(before, fold.linked(before, event), event.position)
 
-    def _candidates(self, incident: str, core: dict[str, Any] | None, position: int) -> None:
-        """File the incident under its blocks and keep its candidate pairs up to date."""
+    def _candidates(
+        self, incident: str, core: dict[str, Any] | None, position: int, force: bool = False
+    ) -> None:
+        """File the incident under its blocks and keep its candidate pairs up to date.
+
+        Its pairs change only when what it is compared by changes (or, `force`, a
+        pair of it was decided): others' changes update their own pairs."""
         gen, rows = self.gen, self.rows
         found = duplicates.features(core) if core else None
         blocks = duplicates.blocks(found) if found else []
         wanted = {f"{incident}|{block}": block for block in blocks}
-        for key in rows.keys_by(gen.dup_blocks, "incident", incident):
+        filed = rows.keys_by(gen.dup_blocks, "incident", incident)
+        if not filed and not wanted:
+            return  # never a candidate, then or now: it has no pairs
+        changed = False
+        for key in filed:
             if key not in wanted:
-                rows.remove(gen.dup_blocks, key, position)
+                changed |= rows.remove(gen.dup_blocks, key, position)
         for key, block in sorted(wanted.items()):
             values = (block, incident, block.split("|")[1])
-            rows.put(gen.dup_blocks, key, found, position, values)
+            changed |= rows.put(gen.dup_blocks, key, found, position, values)
+        if not changed and not force:
+            return
         pairs: dict[str, dict[str, Any]] = {}
         if found and blocks:
             weeks = sorted({block.split("|")[1] for block in blocks})
@@ -149,10 +160,10 @@ class Projector:
             )
             for other in others:
                 key = duplicates.pair_key(incident, other["incident"])
-                if key in pairs or other["incident"] == incident or rows.is_distinct(key):
+                if key in pairs or other["incident"] == incident:
                     continue
                 pair = duplicates.candidate(found, other)
-                if pair is not None:
+                if pair is not None and not rows.is_distinct(key):
                     pairs[key] = pair
         known = {*rows.keys_by(gen.dup_pairs, "a", incident)}
         known |= {*rows.keys_by(gen.dup_pairs, "b", incident)}

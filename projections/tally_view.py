@@ -91,9 +91,7 @@ class TallyView(ReadView):
             "group_by": group_by,
             "documented_attacks": documented,
             "possibly_in_period": len(possibly),
-            "possibly_in_period_attacks": possibly,
             "possibly_double_counted": twice,
-            "double_count_candidates": pairs,
             "series": series,
             "reported_count": self._reported_count(cursor, as_of, side),
             "headline": _headline(documented, len(possibly), twice, best, start),
@@ -103,6 +101,9 @@ class TallyView(ReadView):
             answer["reported"] = figures
             answer["reported_series"] = tally_rules.series(figures)
             answer["tally_disagreements"] = tally_rules.disagreements(figures)
+        if with_attacks:  # the lists behind the two counts
+            answer["possibly_in_period_attacks"] = possibly
+            answer["double_count_candidates"] = pairs
         if with_attacks and not side:
             answer["attacks"] = []
         elif with_attacks:

@@ -75,7 +75,7 @@ def test_two_unkeyed_reports_of_one_attack_are_flagged_and_a_link_counts_them_on
             f"report:{far}": 0,
         }
 
-        tally = _get(client, "/tally", start="2024-01-01")
+        tally = _get(client, "/tally", start="2024-01-01", attacks="true")
         assert tally["documented_attacks"] == 3
         assert tally["possibly_double_counted"] == 1
         assert tally["double_count_candidates"] == [pair]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from projections import duplicates_view
 from projections.database import Cursor
 from projections.duplicates import DEFAULT_KM
@@ -16,7 +18,7 @@ from projections.generation import INCIDENT_ORDER as ORDER
 from projections.generation import Generation
 from projections.merge import responses_before_cause
 from projections.paging import after_key, encode_cursor
-from projections.reading import ReadView
+from projections.reading import ReadView, fetch_in
 from projections.versioned import valid_at
 
 MAX_CHAIN = 20
@@ -130,6 +132,16 @@ class TimelineView(ReadView):
         )
         for entry in entries:
             entry["possible_duplicates"] = found[entry["incident"]]
+
+    def known_incidents(self, cursor: Cursor, incidents: list[str]) -> set[str]:
+        """Which of these incidents the timeline has now."""
+        rows = fetch_in(self.incidents, cursor, None, ("key",), "key", incidents)
+        return {row["key"] for row in rows}
+
+    def link_of(self, cursor: Cursor, report: str) -> dict[str, Any] | None:
+        """The link an analyst made for this report, if it is linked now."""
+        rows = self.gen.reports.fetch(cursor, None, ("doc",), "key = %s", (report,))
+        return orjson.loads(rows[0]["doc"]).get("linked") if rows else None
 
     def duplicates(
         self,

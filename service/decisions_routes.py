@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-import orjson
 from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -124,16 +123,8 @@ async def _caught_up(request: Request) -> Any:
 def _known(request: Request, incidents: list[str], report: UUID | None) -> tuple[set[str], Any]:
     """Which of `incidents` the timeline has now, and `report`'s current link."""
     with request.app.state.projections.read("timeline") as (view, cursor, _):
-        found = {
-            key
-            for key in incidents
-            if view.incidents.fetch(cursor, None, ("key",), "key = %s", (key,))
-        }
-        link = None
-        if report is not None:
-            rows = view.gen.reports.fetch(cursor, None, ("doc",), "key = %s", (str(report),))
-            if rows:
-                link = orjson.loads(rows[0]["doc"]).get("linked")
+        found = view.known_incidents(cursor, incidents) if incidents else set()
+        link = view.link_of(cursor, str(report)) if report is not None else None
         return found, link
 
 

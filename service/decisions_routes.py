@@ -8,86 +8,16 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from domain.decisions import decision_id_for_key
-from domain.values import Name, Slug, Text
 from service.auth import writer
 from service.errors import unprocessable
 from service.idempotency import request_key
 from service.responses import OrjsonResponse
-from service.schemas import IdempotencyKey
+from service.schemas import Decided, DistinctIn, LinkIn, UnlinkIn
 
 router = APIRouter(tags=["decisions"])
-
-_KEY_FIELD = Field(
-    default=None,
-    description="Client key (or the Idempotency-Key header): the same key with the same "
-    "decision again is 200 with the decision it made, nothing written; with another, 409.",
-)
-
-
-class LinkIn(BaseModel):
-    report: UUID = Field(description="The report to move into the incident.")
-    incident: Slug = Field(description="The incident it joins (an incident key, or report:ID).")
-    reason: Text
-    decided_by: Name | None = Field(default=None, description="Who decided, as they sign.")
-    key: IdempotencyKey | None = _KEY_FIELD
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "example": {
-                "report": "5b1f7c1e-2f4e-5d0a-9f57-3a0d8c1e9b21",
-                "incident": "2024-01-28-tower-22-drone-attack",
-                "reason": "Same drone strike on Tower 22, reported by CENTCOM and AFP.",
-                "decided_by": "AFP desk",
-                "key": "desk-link-tower-22-centcom",
-            }
-        },
-    )
-
-
-class UnlinkIn(BaseModel):
-    report: UUID = Field(description="A report an analyst linked into an incident.")
-    reason: Text
-    decided_by: Name | None = Field(default=None, description="Who decided, as they sign.")
-    key: IdempotencyKey | None = _KEY_FIELD
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "example": {
-                "report": "5b1f7c1e-2f4e-5d0a-9f57-3a0d8c1e9b21",
-                "reason": "CENTCOM's report is of the attack the day before.",
-                "decided_by": "AFP desk",
-            }
-        },
-    )
-
-
-class DistinctIn(BaseModel):
-    incidents: tuple[Slug, Slug] = Field(description="Two incidents that are not the same.")
-    reason: Text
-    decided_by: Name | None = Field(default=None, description="Who decided, as they sign.")
-    key: IdempotencyKey | None = _KEY_FIELD
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "example": {
-                "incidents": ["2024-01-28-tower-22-drone-attack", "2024-01-29-al-tanf-rocket"],
-                "reason": "Two attacks: Tower 22 is in Jordan, al-Tanf in Syria.",
-                "decided_by": "AFP desk",
-            }
-        },
-    )
-
-
-class Decided(BaseModel):
-    id: UUID
-    action: str
-    position: int | None
-    created: bool
-
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The key had already made this very decision: nothing written."},

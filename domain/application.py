@@ -26,9 +26,11 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic
 
 from domain.actors import Actor, ActorName, actor_name_id, registration_conflicts
+from domain.decisions import Decision, decision_digest, decision_id_for_key
 from domain.errors import (
     ActorConflictError,
     ContentionError,
+    DecisionKeyConflictError,
     NameTakenError,
     ParentCycleError,
     UnknownActorError,
@@ -59,6 +61,7 @@ EVENT_TYPES = {
     "ActorName.Claimed": get_topic(ActorName.Claimed),
     "Hierarchy.Created": get_topic(Hierarchy.Created),
     "Hierarchy.ParentChanged": get_topic(Hierarchy.ParentChanged),
+    "Decision.Made": get_topic(Decision.Made),
 }
 EVENT_TYPE_BY_TOPIC = {topic: name for name, topic in EVENT_TYPES.items()}
 
@@ -335,6 +338,57 @@ class TimelineApplication(Application[UUID]):
                 continue  # with an expected version, the next round says 409
             return Change(version=report.version, position=recordings[-1].notification.id)
         raise ContentionError(report_id)
+
+    # Decisions about incidents ----------------------------------------------
+
+    def decide(
+        self,
+        action: str,
+        *,
+        reason: str,
+        report: UUID | None = None,
+        incident: str | None = None,
+        incidents: tuple[str, str] | None = None,
+        decided_by: str | None = None,
+        written_by: str | None = None,
+        key: str | None = None,
+    ) -> tuple[UUID, int | None, bool]:
+        """Record a link, an unlink or a "distinct" (see domain/decisions.py). A key
+        already used for this very decision answers it (created False); for
+        another decision it is a conflict. Answers (id, position, created); the
+        position is None when nothing was written."""
+        if report is not None:
+            self.get_report(report)
+        asked = {
+            "action": action,
+            "report": str(report) if report else None,
+            "incident": incident,
+            "incidents": sorted(incidents) if incidents else None,
+            "reason": reason,
+            "decided_by": decided_by,
+        }
+        digest = decision_digest(asked)
+        decision = Decision(
+            action=action,
+            report=asked["report"],
+            incident=incident,
+            incidents=tuple(asked["incidents"]) if incidents else None,
+            reason=reason,
+            decided_by=decided_by,
+            written_by=written_by,
+            key=key,
+            digest=digest,
+        )
+        try:
+            recordings = self.save(decision)
+        except IntegrityError:
+            if key is None:
+                raise
+            existing: Decision = self.repository.get(decision_id_for_key(key))
+            if existing.digest != digest:
+                raise DecisionKeyConflictError(key, existing.id) from None
+            return existing.id, None, False
+        return decision.id, recordings[0].notification.id, True
 
     # Actors ---------------------------------------------------------------
 

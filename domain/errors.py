@@ -112,3 +112,13 @@ class ContentionError(DomainError):
             f"{what} {aggregate_id} kept changing under concurrent writes; "
             "nothing was written, retry"
         )
+
+
+class DecisionKeyConflictError(DomainError):
+    """A decision key was used before for another decision."""
+
+    def __init__(self, key: str, decision_id: UUID) -> None:
+        self.key = key
+        super().__init__(
+            f"key {key!r} already made decision {decision_id} with a different request"
+        )

@@ -19,6 +19,7 @@ from projections.reported_by import counts_from
 
 REPORT_EVENTS = ("Report.Filed", "Report.Corrected", "Report.Retracted")
 ACTOR_EVENTS = ("Actor.Registered", "Actor.AliasAdded", "Actor.ParentSet")
+DECISION_EVENT = "Decision.Made"
 
 
 def filed(event: LoggedEvent) -> dict[str, Any]:
@@ -87,6 +88,28 @@ def report_after(report: dict[str, Any] | None, event: LoggedEvent) -> dict[str,
     return (
         corrected(report, event) if event.type == "Report.Corrected" else retracted(report, event)
     )
+
+
+def decision_doc(event: LoggedEvent) -> dict[str, Any]:
+    """What a view keeps of an analyst's decision: who, why, where in the log."""
+    state = event.state
+    return {
+        "decision": event.originator_id,
+        "action": state["action"],
+        "reason": state["reason"],
+        "decided_by": state["decided_by"],
+        "written_by": state["written_by"],
+        "position": event.position,
+    }
+
+
+def linked(report: dict[str, Any], event: LoggedEvent) -> dict[str, Any]:
+    """The report after a link into an incident (or an unlink: back to its own)."""
+    state = event.state
+    link = None
+    if state["action"] == "link":
+        link = {"incident": state["incident"], **decision_doc(event)}
+    return {**report, "linked": link}
 
 
 def actor_after(

@@ -14,7 +14,11 @@ is stored once, not once per view, and an event is applied once:
   sources reported) and `tally_about` (who each is about, with its figures'
   count and its highest credible attack figure);
 - actor histories: `appearances`, and `actor_counts` (each actor's summary,
-  on its own and with the actors within it).
+  on its own and with the actors within it);
+- likely duplicates (`projections/duplicates.py`): `dup_blocks` (each incident
+  under each (country, week) block it falls in, with what it is compared by),
+  `dup_pairs` (the candidates found) and `distinct` (pairs analysts decided
+  are not the same).
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ NAME = "views"  # the read side's row in tl_generations and tl_tracking
 # Bump when the tables change (columns, derived columns, indexes relied on):
 # stores with another shape then rebuild the read side (runner.create_meta).
 # 8: means tags, attacks' and tallies' means, counts per (counted, whose);
-# 9: reports.published (reported_by); 10: actor_counts (history summaries as sums).
-SHAPE = 10
+# 9: reports.published (reported_by); 10: actor_counts (history summaries as sums);
+# 11: likely duplicates (dup_blocks, dup_pairs, distinct) and attacks.latest.
+SHAPE = 11
 
 INCIDENT_ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
 HISTORY_ORDER = ("earliest", "report", "key")  # an actor's history, and its cursor's key
@@ -85,8 +90,9 @@ class Generation:
         self.attacks = VersionedTable(
             db,
             f"{prefix}_attacks",
-            (Column("day", "TEXT"),),
-            (("day",),),
+            # latest: what finds attacks straddling a tally's start
+            (Column("day", "TEXT"), Column("latest", "TEXT")),
+            (("day",), ("latest",)),
             derived=(Derived("week", "week"), targets),
             current_orders=(("day", "week", "targets"),),
         )
@@ -145,6 +151,27 @@ class Generation:
         # Each actor's history summary, kept as sums (projections.history_counts),
         # so that a summary reads one row however many appearances it counts.
         self.actor_counts = VersionedTable(db, f"{prefix}_actor_counts")
+        # The blocking table: narrow, found by block (or week), never scanned whole.
+        self.dup_blocks = VersionedTable(
+            db,
+            f"{prefix}_dup_blocks",
+            (Column("block", "TEXT"), Column("incident", "TEXT"), Column("week", "TEXT")),
+            (("block",), ("week",), ("incident",)),
+        )
+        self.dup_pairs = VersionedTable(
+            db,
+            f"{prefix}_dup_pairs",
+            (
+                Column("a", "TEXT"),
+                Column("b", "TEXT"),
+                Column("metres", "INTEGER"),  # NULL: matched by place name, or no place
+                Column("attacks", "INTEGER"),  # 1: both are attacks (the tally's concern)
+                Column("day", "TEXT"),  # the earlier of the two attacks' days
+            ),
+            (("a",), ("b",), ("attacks", "day")),
+            current_orders=(("key",),),
+        )
+        self.distinct = VersionedTable(db, f"{prefix}_distinct")
         self.mentions = db.table(f"{prefix}_mentions")
         self.times = db.table(f"{prefix}_times")
 
@@ -161,6 +188,9 @@ class Generation:
             self.tally_about,
             self.appearances,
             self.actor_counts,
+            self.dup_blocks,
+            self.dup_pairs,
+            self.distinct,
         ]
 
     # Tables ---------------------------------------------------------------------------

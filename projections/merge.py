@@ -50,6 +50,11 @@ Resolver = Callable[[str, str | None], dict[str, Any]]
 
 
 def incident_of(report: dict[str, Any]) -> str:
+    """The incident a report belongs to: the one an analyst linked it into, else its
+    own key, else an incident of its own."""
+    link = report.get("linked")
+    if link:
+        return link["incident"]
     return report["content"].get("incident_key") or f"report:{report['id']}"
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from domain.values import normalise_name
-from projections import derive, fold, history_counts
+from projections import derive, duplicates, fold, history_counts
 from projections.database import Cursor
 from projections.generation import Generation, utc_text
 from projections.history_counts import Appearance
@@ -53,6 +53,8 @@ class Projector:
             self._report(event)
         elif event.type in fold.ACTOR_EVENTS:
             self._actor(event)
+        elif event.type == fold.DECISION_EVENT:
+            self._decision(event)
 
     # Reports ----------------------------------------------------------------------------
 
@@ -62,6 +64,12 @@ class Projector:
         after = fold.report_after(before, event)
         if after is None:  # pragma: no cover - a report's events come in order
             return
+        self._report_changed(before, after, position)
+
+    def _report_changed(
+        self, before: dict[str, Any] | None, after: dict[str, Any], position: int
+    ) -> None:
+        rows = self.rows
         new = before is None  # its first event: nothing of it to look up or replace
         touched = sorted({incident_of(doc) for doc in (before, after) if doc})
         # Only this report's appearances change: the others' are read once.
@@ -81,7 +89,7 @@ class Projector:
             others[incident] = kept + mine if incident == incident_of(after) else kept
         self._recount(shares, self._shares(touched, others), position)
 
-    def _incident(self, incident: str, position: int) -> None:
+    def _incident(self, incident: str, position: int, decided: bool = False) -> None:
         gen, rows = self.gen, self.rows
         reports = rows.reports_in(incident)
         current_tags = rows.tag_keys(incident)
@@ -92,6 +100,7 @@ class Projector:
             before = rows.attack(incident)
             rows.remove(gen.attacks, incident, position)
             self._count(self._contributions(before, -1), position)
+            self._candidates(incident, None, position)
             return
         entry = incident_core(incident, reports, self.resolve)
         doc, values = derive.incident_row(entry)
@@ -107,8 +116,76 @@ class Projector:
         if attack is None:
             rows.remove(gen.attacks, incident, position)
         else:
-            rows.put(gen.attacks, incident, attack, position, (attack["day"],))
+            values = (attack["day"], attack["when"]["latest"])
+            rows.put(gen.attacks, incident, attack, position, values)
         self._count(self._contributions(before, -1) + self._contributions(attack, 1), position)
+        self._candidates(incident, entry, position, force=decided)
+
+    # Decisions and likely duplicates ----------------------------------------------------
+
+    def _decision(self, event: LoggedEvent) -> None:
+        """A link or unlink moves a report between incidents, as a correction of its
+        incident key would; a "distinct" drops the pair from the candidates."""
+        state = event.state
+        if state["action"] == "distinct":
+            first, second = sorted(state["incidents"])
+            key = duplicates.pair_key(first, second)
+            self.rows.put(self.gen.distinct, key, fold.decision_doc(event), event.position)
+            for incident in (first, second):
+                self._incident(incident, event.position, decided=True)
+            return
+        before = self.rows.report(state["report"])
+        if before is not None:
+            self._report_changed(before, fold.linked(before, event), event.position)
+
+    def _candidates(
+        self, incident: str, core: dict[str, Any] | None, position: int, force: bool = False
+    ) -> None:
+        """File the incident under its blocks and keep its candidate pairs up to date.
+
+        Its pairs change only when what it is compared by changes (or, `force`, a
+        pair of it was decided): others' changes update their own pairs."""
+        gen, rows = self.gen, self.rows
+        found = duplicates.features(core) if core else None
+        blocks = duplicates.blocks(found) if found else []
+        wanted = {f"{incident}|{block}": block for block in blocks}
+        filed = rows.keys_by(gen.dup_blocks, "incident", incident)
+        if not filed and not wanted:
+            return  # never a candidate, then or now: it has no pairs
+        changed = False
+        for key in filed:
+            if key not in wanted:
+                changed |= rows.remove(gen.dup_blocks, key, position)
+        for key, block in sorted(wanted.items()):
+            values = (block, incident, block.split("|")[1])
+            changed |= rows.put(gen.dup_blocks, key, found, position, values)
+        if not changed and not force:
+            return
+        pairs: dict[str, dict[str, Any]] = {}
+        if found and blocks:
+            weeks = sorted({block.split("|")[1] for block in blocks})
+            placeless = blocks[0].startswith(f"{duplicates.NO_PLACE}|")
+            others = (
+                rows.blocked(weeks=weeks)
+                if placeless
+                else rows.blocked(blocks=[*blocks, *(f"{duplicates.NO_PLACE}|{w}" for w in weeks)])
+            )
+            for other in others:
+                key = duplicates.pair_key(incident, other["incident"])
+                if key in pairs or other["incident"] == incident:
+                    continue
+                pair = duplicates.candidate(found, other)
+                if pair is not None and not rows.is_distinct(key):
+                    pairs[key] = pair
+        known = {*rows.keys_by(gen.dup_pairs, "a", incident)}
+        known |= {*rows.keys_by(gen.dup_pairs, "b", incident)}
+        for key in sorted(known):
+            if key not in pairs:
+                rows.remove(gen.dup_pairs, key, position)
+        for key, pair in sorted(pairs.items()):
+            metres = None if pair["km"] is None else round(pair["km"] * 1000)
+            values = (*pair["incidents"], metres, 1 if pair["attacks"] else 0, pair["day"])
+            rows.put(gen.dup_pairs, key, pair, position, values)
 
     # Attacks per actor and day ----------------------------------------------------------
 
@@ -371,6 +448,24 @@ class SqlRows:
     def actor_totals(self, actor_id: str) -> dict[str, Any] | None:
         return self._doc(self.gen.actor_counts, actor_id)
 
+    def keys_by(self, table: VersionedTable, column: str, value: str) -> list[str]:
+        rows = table.fetch(self.cursor, None, ("key",), f"{column} = %s", (value,), "key")
+        return [row["key"] for row in rows]
+
+    def blocked(
+        self, blocks: Sequence[str] = (), weeks: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """The features of the incidents filed under `blocks`, or in `weeks`."""
+        column, values = ("block", blocks) if blocks else ("week", weeks)
+        marks = ", ".join(["%s"] * len(values))
+        rows = self.gen.dup_blocks.fetch(
+            self.cursor, None, ("doc",), f"{column} IN ({marks})", list(values), "key"
+        )
+        return [orjson.loads(row["doc"]) for row in rows]
+
+    def is_distinct(self, key: str) -> bool:
+        return bool(self.gen.distinct.fetch(self.cursor, None, ("key",), "key = %s", (key,)))
+
     def set_mentions(self, report_id: str, tokens: list[str], new: bool) -> None:
         cursor, table = self.cursor, self.gen.mentions
         if not new:
@@ -447,7 +542,12 @@ class MemoryRows:
         # Documents the fold reads again: actors as dicts (few); reports, attacks
         # and tallies packed as their JSON (most of the memory a rebuild holds).
         self._parsed = {gen.actors.name, gen.actor_counts.name}
-        self._packed = {gen.reports.name, gen.attacks.name, gen.tallies.name}
+        self._packed = {gen.reports.name, gen.attacks.name, gen.tallies.name, gen.dup_blocks.name}
+        # Lookups by column: table -> column -> value -> keys.
+        self._by: dict[str, dict[str, dict[Any, set[str]]]] = {
+            gen.dup_blocks.name: {"block": {}, "week": {}, "incident": {}},
+            gen.dup_pairs.name: {"a": {}, "b": {}},
+        }
         self._current: dict[str, dict[str, _Row]] = {t.name: {} for t in gen.versioned()}
         self._pending: dict[str, list[_Row]] = {t.name: [] for t in gen.versioned()}
         self._closed: dict[str, list[tuple[int, str, int]]] = {t.name: [] for t in gen.versioned()}
@@ -518,6 +618,8 @@ class MemoryRows:
             self._tags.setdefault(row.values[0], {})[row.values[1]] = row.key
         elif table is gen.appearances:
             self._appearances.setdefault(row.values[1], set()).add(row.key)
+        elif table.name in self._by:
+            self._index_by(table, row, add=True)
 
     def _unindex(self, table: VersionedTable, row: _Row) -> None:
         gen = self.gen
@@ -527,6 +629,17 @@ class MemoryRows:
             self._tags[row.values[0]].pop(row.values[1], None)
         elif table is gen.appearances:
             self._appearances[row.values[1]].discard(row.key)
+        elif table.name in self._by:
+            self._index_by(table, row, add=False)
+
+    def _index_by(self, table: VersionedTable, row: _Row, add: bool) -> None:
+        names = [c.name for c in table.columns]
+        for column, index in self._by[table.name].items():
+            keys = index.setdefault(row.values[names.index(column)], set())
+            if add:
+                keys.add(row.key)
+            else:
+                keys.discard(row.key)
 
     def set_mentions(self, report_id: str, tokens: list[str], new: bool) -> None:
         for token in self._tokens.get(report_id, ()):
@@ -610,6 +723,20 @@ class MemoryRows:
 
     def actor_totals(self, actor_id: str) -> dict[str, Any] | None:
         return self._doc(self.gen.actor_counts, actor_id)
+
+    def keys_by(self, table: VersionedTable, column: str, value: str) -> list[str]:
+        return sorted(self._by[table.name][column].get(value, ()))
+
+    def blocked(
+        self, blocks: Sequence[str] = (), weeks: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        column, values = ("block", blocks) if blocks else ("week", weeks)
+        index = self._by[self.gen.dup_blocks.name][column]
+        keys = sorted({key for value in values for key in index.get(value, ())})
+        return [self._doc(self.gen.dup_blocks, key) for key in keys]  # type: ignore[misc]
+
+    def is_distinct(self, key: str) -> bool:
+        return key in self._current[self.gen.distinct.name]
 
     def reports_naming(self, tokens: list[str]) -> list[str]:
         found: set[str] = set()

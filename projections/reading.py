@@ -191,6 +191,12 @@ class MergedEntries:
                 self._entries.move_to_end(state)
             return entry
 
+    def clear(self) -> None:
+        """Forget every entry (tests that open many stores in one process, whose
+        generations and report ids can coincide)."""
+        with self._lock:
+            self._entries.clear()
+
     def put(self, state: Any, entry: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._entries[state] = entry

@@ -23,15 +23,16 @@ UNKNOWN_COUNTRY, UNCLAIMED, UNSTATED = "unknown", "unclaimed", "unstated"
 
 
 def attacks_as_reported(
-    view: ReadView, cursor: Cursor, as_of: int | None, by: AsReported, side: list[str], start: date
+    view: ReadView, cursor: Cursor, as_of: int | None, by: AsReported, side: list[str]
 ) -> list[dict[str, Any]]:
-    """The documented attacks on the side since `start`, in (day, incident) order."""
+    """Every attack on the side, in (day, incident) order (the tally tells which
+    are in its period)."""
     resolve = view.resolver(cursor, as_of, by.docs())
-    wanted, since = set(side), start.isoformat()
+    wanted = set(side)
     found = []
     for incident, rows in by.report_rows(by.incidents()).items():
         attack = derive.attack(incident_core(incident, [r["doc"] for r in rows], resolve))
-        if attack and attack["day"] >= since and wanted & {t["key"] for t in attack["targets"]}:
+        if attack and wanted & {t["key"] for t in attack["targets"]}:
             found.append(attack)
     return sorted(found, key=lambda a: (a["day"], a["incident"]))
 

@@ -16,13 +16,16 @@ from typing import Any
 import orjson
 
 from projections import tally_as_reported as as_reported
+from projections import tally_rules
 from projections.as_reported import AsReported
 from projections.database import Cursor
 from projections.derive import CREDIBLE
+from projections.duplicates import DEFAULT_KM
+from projections.duplicates_view import attack_pairs
 from projections.generation import Generation
 from projections.json_sql import JsonSql
 from projections.members import members
-from projections.reading import ReadView
+from projections.reading import ReadView, fetch_in
 from projections.versioned import valid_at
 
 # A reported tally counts for the headline if its period starts this close to
@@ -52,6 +55,7 @@ class TallyView(ReadView):
         with_attacks: bool = False,
         with_reported: bool = False,
         by: AsReported | None = None,
+        duplicate_km: float = DEFAULT_KM,
     ) -> dict[str, Any]:
         """Documented attacks counted per `group_by` in SQL, and the headline: them
         against the highest credible tally sources report.
@@ -64,7 +68,17 @@ class TallyView(ReadView):
         side = sorted(members(cursor, self.actors, as_of, root)) if root else []
         if by is not None:
             return self._as_reported(
-                cursor, as_of, by, target, root, side, start, group_by, with_attacks, with_reported
+                cursor,
+                as_of,
+                by,
+                target,
+                root,
+                side,
+                start,
+                group_by,
+                with_attacks,
+                with_reported,
+                duplicate_km,
             )
         on_side, side_params = self.json.any_key_in("targets", side)
         where, params = f"day >= %s AND {on_side}", [start.isoformat(), *side_params]
@@ -78,23 +92,87 @@ class TallyView(ReadView):
         else:  # an attack may count under several countries or claimants
             groups = self._groups(cursor, as_of, group_by, where, params) if side else {}
         best = self._best_reported(cursor, as_of, side, start)
+        possibly = self._straddling(cursor, as_of, side, start)
+        twice, pairs = self._double_counted(cursor, as_of, side, start, duplicate_km)
         answer = {
             "target": {"name": target, "actor_id": root, "including": side},
             "start": start.isoformat(),
             "group_by": group_by,
             "documented_attacks": documented,
+            "possibly_in_period": len(possibly),
+            "possibly_double_counted": twice,
             "series": _series(groups, group_by),
             "reported_count": self._reported_count(cursor, as_of, side),
-            "headline": _headline(documented, best, start),
+            "headline": _headline(documented, len(possibly), twice, best, start),
         }
         if with_reported:
-            answer["reported"] = self._reported(cursor, as_of, side)
+            figures = self._reported(cursor, as_of, side)
+            answer["reported"] = figures
+            answer["reported_series"] = tally_rules.series(figures)
+            answer["tally_disagreements"] = tally_rules.disagreements(figures)
+        if with_attacks:  # the lists behind the two counts
+            answer["possibly_in_period_attacks"] = possibly
+            answer["double_count_candidates"] = pairs
         if with_attacks and not side:
             answer["attacks"] = []
         elif with_attacks:
             rows = self.attacks.fetch(cursor, as_of, ("doc",), where, params, "day, key")
             answer["attacks"] = [orjson.loads(row["doc"]) for row in rows]
         return answer
+
+    def _straddling(
+        self, cursor: Cursor, as_of: int | None, side: list[str], start: date
+    ) -> list[dict[str, Any]]:
+        """Attacks on the side whose interval straddles the start: possibly in the period."""
+        if not side:
+            return []
+        on_side, params = self.json.any_key_in("targets", side)
+        day = start.isoformat()
+        rows = self.attacks.fetch(
+            cursor, as_of, ("doc",), f"latest >= %s AND day < %s AND {on_side}",
+            [day, day, *params], "day, key",
+        )  # fmt: skip
+        found = [orjson.loads(row["doc"]) for row in rows]
+        return [
+            a
+            for a in found
+            if tally_rules.in_period(a["when"]["earliest"], a["when"]["latest"], day)
+            == tally_rules.POSSIBLE
+        ]
+
+    def _double_counted(
+        self,
+        cursor: Cursor,
+        as_of: int | None,
+        side: list[str],
+        start: date,
+        max_km: float,
+        documented: set[str] | None = None,
+    ) -> tuple[int, list[list[str]]]:
+        """How many documented attacks may be counted twice: those in undecided
+        candidate pairs of two documented attacks on the side; and those pairs.
+        `documented`: the attacks counted, when not those of the log at `as_of`."""
+        if not side:
+            return 0, []
+        pairs = attack_pairs(self.gen, cursor, as_of, start.isoformat(), max_km)
+        if not pairs:
+            return 0, []
+        wanted = {incident for pair in pairs for incident in pair}
+        counted = set()
+        if documented is not None:
+            counted = wanted & documented
+        else:
+            rows = fetch_in(self.attacks, cursor, as_of, ("key", "doc"), "key", wanted)
+            for row in rows:
+                doc = orjson.loads(row["doc"])
+                if doc["day"] >= start.isoformat() and self._on_side(doc, side):
+                    counted.add(row["key"])
+        pairs = [p for p in pairs if p[0] in counted and p[1] in counted]
+        return tally_rules.possibly_twice(counted, pairs), pairs
+
+    @staticmethod
+    def _on_side(attack: dict[str, Any], side: list[str]) -> bool:
+        return any(t["key"] in side for t in attack["targets"])
 
     def _as_reported(
         self,
@@ -108,26 +186,46 @@ class TallyView(ReadView):
         group_by: str,
         with_attacks: bool,
         with_reported: bool,
+        duplicate_km: float,
     ) -> dict[str, Any]:
-        """The same answer, derived from the report versions that count by `by`'s day."""
-        attacks = as_reported.attacks_as_reported(self, cursor, as_of, by, side, start)
+        """The same answer, derived from the report versions that count by `by`'s day
+        (the likely duplicates are those the log holds at `as_of`)."""
+        day = start.isoformat()
+        every = as_reported.attacks_as_reported(self, cursor, as_of, by, side)
+        attacks = [a for a in every if a["day"] >= day]
+        possibly = [
+            a
+            for a in every
+            if tally_rules.in_period(a["when"]["earliest"], a["when"]["latest"], day)
+            == tally_rules.POSSIBLE
+        ]
+        twice, pairs = self._double_counted(
+            cursor, as_of, side, start, duplicate_km, {a["incident"] for a in attacks}
+        )
         tallies = as_reported.tallies_as_reported(self, cursor, as_of, by, side)
         found = as_reported.best_reported(tallies, start, START_TOLERANCE_DAYS)
         best = _figure(*found) if found else None
         answer = {
             "target": {"name": target, "actor_id": root, "including": side},
-            "start": start.isoformat(),
+            "start": day,
             "group_by": group_by,
             "documented_attacks": len(attacks),
+            "possibly_in_period": len(possibly),
+            "possibly_double_counted": twice,
             "series": _series(as_reported.groups_of(attacks, group_by), group_by),
             "reported_count": sum(len(t["tally"]["counts"]) for t in tallies),
-            "headline": _headline(len(attacks), best, start),
+            "headline": _headline(len(attacks), len(possibly), twice, best, start),
         }
         if with_reported:
-            answer["reported"] = [
+            figures = [
                 _figure(t["tally"], count) for t in tallies for count in t["tally"]["counts"]
             ]
+            answer["reported"] = figures
+            answer["reported_series"] = tally_rules.series(figures)
+            answer["tally_disagreements"] = tally_rules.disagreements(figures)
         if with_attacks:
+            answer["possibly_in_period_attacks"] = possibly
+            answer["double_count_candidates"] = pairs
             answer["attacks"] = attacks
         return answer
 
@@ -263,14 +361,23 @@ def _figure(doc: dict[str, Any], count: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _headline(documented: int, best: dict[str, Any] | None, start: date) -> dict[str, Any]:
+def _headline(
+    documented: int, possibly: int, twice: int, best: dict[str, Any] | None, start: date
+) -> dict[str, Any]:
+    """All three counts, and the best reported figure: "12 attacks documented since
+    2023-10-17 (2 more possibly in the period; 1 possibly counted twice); ..."."""
     noun = "attack" if documented == 1 else "attacks"
-    text = f"{documented} {noun} documented in the log since {start.isoformat()}"
+    text = (
+        f"{documented} {noun} documented since {start.isoformat()} "
+        f"({possibly} more possibly in the period; {twice} possibly counted twice)"
+    )
     if best is not None:
         source = best["outlet"] + (f" citing {best['speaker']}" if best["speaker"] else "")
         text += f"; sources report at least {best['value']} by {best['speaks_for']} ({source})"
     return {
         "documented": documented,
+        "possibly_in_period": possibly,
+        "possibly_double_counted": twice,
         "reported_at_least": best["value"] if best else None,
         "reported_source": best,
         "text": text,

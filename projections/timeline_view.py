@@ -11,15 +11,17 @@ from typing import Any
 
 import orjson
 
+from projections import duplicates_view
 from projections.as_reported import AsReported
 from projections.database import Cursor
 from projections.derive import incident_tags
+from projections.duplicates import DEFAULT_KM
 from projections.exports.fields import located_places
 from projections.generation import INCIDENT_ORDER as ORDER
 from projections.generation import Generation
 from projections.merge import responses_before_cause
 from projections.paging import after_key, decode_cursor, encode_cursor
-from projections.reading import ReadView
+from projections.reading import ReadView, fetch_in
 from projections.versioned import valid_at
 
 MAX_CHAIN = 20
@@ -50,6 +52,7 @@ class TimelineView(ReadView):
         limit: int = 100,
         sources: bool = True,
         by: AsReported | None = None,
+        duplicate_km: float = DEFAULT_KM,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page in (earliest, latest, key) order, and the cursor of the next page.
 
@@ -62,7 +65,7 @@ class TimelineView(ReadView):
             page, more = self._reported_page(
                 cursor, as_of, by, actor_ids, min_level, after, limit, **wanted
             )
-            return self._finish(cursor, as_of, page, more, sources, by)
+            return self._finish(cursor, as_of, page, more, sources, by, duplicate_km)
         where, params = [], []
         if start:
             where.append("latest >= %s")
@@ -102,7 +105,8 @@ class TimelineView(ReadView):
         )
         page, more = rows[:limit], len(rows) > limit
         merged = self.merged(cursor, as_of, [row["key"] for row in page])
-        return self._finish(cursor, as_of, [merged[row["key"]] for row in page], more, sources)
+        entries = [merged[row["key"]] for row in page]
+        return self._finish(cursor, as_of, entries, more, sources, duplicate_km=duplicate_km)
 
     def _finish(
         self,
@@ -112,8 +116,11 @@ class TimelineView(ReadView):
         more: bool,
         sources: bool,
         by: AsReported | None = None,
+        duplicate_km: float = DEFAULT_KM,
     ) -> tuple[list[dict[str, Any]], str | None]:
         self._annotate(cursor, as_of, entries, by)
+        # Candidates are what the log holds at `as_of`, also when asked `by` a day.
+        self._duplicates(cursor, as_of, entries, duplicate_km)
         if not sources:
             # Decoding the whole doc and dropping the sources here is faster than
             # having either database cut them out (json_remove, jsonb minus).
@@ -184,7 +191,12 @@ class TimelineView(ReadView):
         return sql, [*tags, *args]
 
     def entry(
-        self, cursor: Cursor, as_of: int | None, incident: str, by: AsReported | None = None
+        self,
+        cursor: Cursor,
+        as_of: int | None,
+        incident: str,
+        by: AsReported | None = None,
+        duplicate_km: float = DEFAULT_KM,
     ) -> dict[str, Any] | None:
         if by is None and not self.incidents.fetch(
             cursor, as_of, ("key",), "key = %s", (incident,)
@@ -195,7 +207,41 @@ class TimelineView(ReadView):
             return None
         entries = [found[incident]]
         self._annotate(cursor, as_of, entries, by)
+        self._duplicates(cursor, as_of, entries, duplicate_km)
         return entries[0]
+
+    def _duplicates(
+        self, cursor: Cursor, as_of: int | None, entries: list[dict[str, Any]], max_km: float
+    ) -> None:
+        """Each entry's undecided likely duplicates, with the reasons matched."""
+        found = duplicates_view.candidates_of(
+            self.gen, cursor, as_of, [e["incident"] for e in entries], max_km
+        )
+        for entry in entries:
+            entry["possible_duplicates"] = found[entry["incident"]]
+
+    def known_incidents(self, cursor: Cursor, incidents: list[str]) -> set[str]:
+        """Which of these incidents the timeline has now."""
+        rows = fetch_in(self.incidents, cursor, None, ("key",), "key", incidents)
+        return {row["key"] for row in rows}
+
+    def link_of(self, cursor: Cursor, report: str) -> dict[str, Any] | None:
+        """The link an analyst made for this report, if it is linked now."""
+        rows = self.gen.reports.fetch(cursor, None, ("doc",), "key = %s", (report,))
+        return orjson.loads(rows[0]["doc"]).get("linked") if rows else None
+
+    def duplicates(
+        self,
+        cursor: Cursor,
+        as_of: int | None,
+        *,
+        max_km: float = DEFAULT_KM,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return duplicates_view.page(
+            self.gen, cursor, as_of, max_km=max_km, after=after, limit=limit
+        )
 
     def _annotate(
         self,

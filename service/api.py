@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from projections.runner import Projections
 from service import (
     actors_routes,
+    decisions_routes,
     docs,
     errors,
     export_routes,
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(log_routes.router, dependencies=guarded)
     app.include_router(views_routes.router, dependencies=guarded)
     app.include_router(export_routes.router, dependencies=guarded)
+    app.include_router(decisions_routes.router, dependencies=guarded)
     app.include_router(subscribe_routes.router)  # checks keys itself (SSE and WebSocket)
     app.include_router(page.router)  # the web page and its files: public, no key check
     app.include_router(docs.router_for(app))  # Swagger UI, from static/vendor/swagger-ui

@@ -26,6 +26,7 @@ _STATUS = {
     errors.IdempotencyConflictError: 409,
     errors.VersionConflictError: 409,
     errors.ChangeKeyConflictError: 409,
+    errors.DecisionKeyConflictError: 409,
     errors.NameTakenError: 409,
     errors.ActorConflictError: 409,
     errors.ReportRetractedError: 409,

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
 
-from domain.values import ActorCategory, Alias, Name, PublishedAt, ReportContent, Text
+from domain.values import ActorCategory, Alias, Name, PublishedAt, ReportContent, Slug, Text
 
 IdempotencyKey = Annotated[
     str,
@@ -383,3 +383,73 @@ class ActorOut(BaseModel):
             }
         }
     )
+
+
+# Analysts' decisions (service/decisions_routes.py) ---------------------------------
+
+_KEY_FIELD = Field(
+    default=None,
+    description="Client key (or the Idempotency-Key header): the same key with the same "
+    "decision again is 200 with the decision it made, nothing written; with another, 409.",
+)
+
+
+class LinkIn(BaseModel):
+    report: UUID = Field(description="The report to move into the incident.")
+    incident: Slug = Field(description="The incident it joins (an incident key, or report:ID).")
+    reason: Text
+    decided_by: Name | None = Field(default=None, description="Who decided, as they sign.")
+    key: IdempotencyKey | None = _KEY_FIELD
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "report": "6fbd6a11-3bb4-5e74-a997-12b9f5933c0d",
+                "incident": "report:765c267d-66a7-5ef8-8b29-bf353a305dd8",
+                "reason": "Both seed reports tell of Iran's denial of the Jordan drone attack.",
+                "decided_by": "AFP desk",
+                "key": "desk-link-iran-denial",
+            }
+        },
+    )
+
+
+class UnlinkIn(BaseModel):
+    report: UUID = Field(description="A report an analyst linked into an incident.")
+    reason: Text
+    decided_by: Name | None = Field(default=None, description="Who decided, as they sign.")
+    key: IdempotencyKey | None = _KEY_FIELD
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "report": "6fbd6a11-3bb4-5e74-a997-12b9f5933c0d",
+                "reason": "The second denial is a later, repeated one.",
+                "decided_by": "AFP desk",
+            }
+        },
+    )
+
+
+class DistinctIn(BaseModel):
+    incidents: tuple[Slug, Slug] = Field(description="Two incidents that are not the same.")
+    reason: Text
+    decided_by: Name | None = Field(default=None, description="Who decided, as they sign.")
+    key: IdempotencyKey | None = _KEY_FIELD
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "incidents": ["2023-10-07-hamas-attack-israel", "2024-01-late-drone-attack-jordan"],
+                "reason": "Months and countries apart: two attacks.",
+                "decided_by": "AFP desk",
+            }
+        },
+    )
+
+
+class Decided(BaseModel):
+    id: UUID
+    action: str
+    position: int | None
+    created: bool

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     read_your_writes_timeout: float = Field(default=3.0, ge=0, description="min_position wait, s")
     tally_start: str = Field(default="2023-10-17", description="Tally start ('mi-octobre')")
     tally_target: str = Field(default="United States", description="Whose forces the tally counts")
+    duplicate_distance_km: float = Field(
+        default=25.0,
+        gt=0,
+        le=100,
+        description="Places this close (km) can make two reports likely duplicates (at most 100)",
+    )
     write_keys_required: bool = Field(
         default=True, description="Writes need `Authorization: Bearer <key>`"
     )

@@ -348,6 +348,7 @@ async def timeline(
             limit=limit,
             sources=detail == "full",
             by=by,
+            duplicate_km=request.app.state.settings.duplicate_distance_km,
         )
         return _axis(by, {"levels": list(LEVELS), "entries": entries, "next": next_cursor})
 
@@ -361,9 +362,9 @@ def _axis(by: Any, answer: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"reported_by": by.answer(), **answer}
 
 
-def _is_cursor(cursor: str) -> bool:
+def _is_cursor(cursor: str, size: int = 3) -> bool:
     try:
-        decode_cursor(cursor)
+        decode_cursor(cursor, size)
     except BadCursorError:
         return False
     return True
@@ -416,8 +417,38 @@ async def incident(
 ) -> OrjsonResponse:
     def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
         by = view.as_reported(cursor, position, reported_by)
-        entry = view.entry(cursor, position, incident, by)
+        km = request.app.state.settings.duplicate_distance_km
+        entry = view.entry(cursor, position, incident, by, km)
         return None if entry is None else _axis(by, {"entry": entry})
+
+    return await read_view(request, "timeline", as_of, min_position, query)
+
+
+@router.get(
+    "/duplicates",
+    summary="Likely duplicates: incidents that probably describe one occurrence",
+)
+async def duplicates(
+    request: Request,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
+    cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
+) -> OrjsonResponse:
+    """Undecided candidate pairs, with the reasons matched, in key order; linking one
+    report into the other's incident, or marking the pair distinct, removes it."""
+    if cursor is not None and not _is_cursor(cursor, 1):
+        return _bad_cursor()
+
+    def query(view: Any, db_cursor: Any, position: int | None) -> dict[str, Any]:
+        pairs, next_cursor = view.duplicates(
+            db_cursor,
+            position,
+            max_km=request.app.state.settings.duplicate_distance_km,
+            after=cursor,
+            limit=limit,
+        )
+        return {"duplicates": pairs, "next": next_cursor}
 
     return await read_view(request, "timeline", as_of, min_position, query)
 
@@ -493,6 +524,7 @@ async def tally(
             with_attacks=attacks,
             with_reported=reported,
             by=by,
+            duplicate_km=settings.duplicate_distance_km,
         )
         return _axis(by, answer)
 

@@ -67,6 +67,14 @@ def _apply(state: State, event: Any, position: int) -> None:
         state.names.setdefault(normalise_name(event.alias.name), oid)
     elif kind == "Actor.ParentSet":
         state.actors[oid]["parent"] = str(event.parent_id) if event.parent_id else None
+    elif kind == "Decision.Made" and event.report in state.reports:
+        # "Link moves a report into an incident ... as if its incident_key said so";
+        # unlink returns it to its own. "Distinct" changes no incident.
+        report = state.reports[event.report]
+        if event.action == "link":
+            report["linked"] = event.incident
+        elif event.action == "unlink":
+            report.pop("linked", None)
 
 
 def actor_of(state: State, mention: dict[str, Any]) -> str | None:
@@ -97,7 +105,7 @@ def incidents(state: State) -> dict[str, list[dict[str, Any]]]:
     """Reports grouped by incident key; a report without one is its own incident."""
     grouped: dict[str, list[dict[str, Any]]] = {}
     for report in state.reports.values():
-        key = report["content"]["incident_key"] or f"report:{report['id']}"
+        key = report.get("linked") or report["content"]["incident_key"] or f"report:{report['id']}"
         grouped.setdefault(key, []).append(report)
     return grouped
 

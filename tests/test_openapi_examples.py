@@ -96,6 +96,9 @@ def test_every_request_example_is_accepted_over_the_seed(client):
         ("post", "/actors/{actor_id}/aliases"),
         ("put", "/actors/{actor_id}/parent"),
         ("post", "/imports"),
+        ("post", "/decisions/link"),
+        ("post", "/decisions/unlink"),
+        ("post", "/decisions/distinct"),
     }
     assert ("post", "/reports", "application/x-ndjson") in sent
     # The example report answers a seed incident and joins one.

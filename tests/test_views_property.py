@@ -28,6 +28,7 @@ from domain.values import Alias, ReportContent
 from projections.generation import Generation
 from projections.members import descendants
 from projections.projector import Projector
+from projections.reading import MERGED
 from projections.runner import VIEWS, apply_batch, build, create_meta, current_generation
 from service.settings import Settings
 from service.storage import open_application, open_views
@@ -133,6 +134,11 @@ operations = st.lists(
         st.tuples(
             st.just("parent"), st.integers(0, len(ACTORS) - 1), st.integers(0, len(ACTORS) - 1)
         ),
+        # Analysts' decisions: a report linked into an incident (one of the keys, or
+        # another report's own), unlinked, or two incidents marked distinct.
+        st.tuples(st.just("link"), st.integers(0, 50), st.sampled_from(["a", "b", "c", None])),
+        st.tuples(st.just("unlink"), st.integers(0, 50)),
+        st.tuples(st.just("distinct"), st.integers(0, 50), st.integers(0, 50)),
         st.tuples(st.just("catch_up"), st.integers(1, 7)),
         st.tuples(st.just("crash"), st.integers(1, 7)),
     ),
@@ -142,6 +148,9 @@ operations = st.lists(
 
 
 def _run(timeline: Any, views: Any, ops: list[tuple[Any, ...]]) -> None:
+    # Each example is a new store: its generation numbers and (content-derived)
+    # report ids can be another example's, so entries merged for one must not serve.
+    MERGED.clear()
     reports: list[Any] = []
     actors: dict[int, Any] = {}
     for op in ops:
@@ -168,6 +177,17 @@ def _run(timeline: Any, views: Any, ops: list[tuple[Any, ...]]) -> None:
                 timeline.add_alias(actors[op[1]], Alias(name=op[2]))
             elif op[0] == "parent" and op[1] in actors and op[2] in actors:
                 timeline.set_parent(actors[op[1]], actors[op[2]])
+            elif op[0] == "link" and reports:
+                into = op[2] or f"report:{reports[(op[1] + 1) % len(reports)]}"
+                timeline.decide(
+                    "link", report=reports[op[1] % len(reports)], incident=into, reason="same"
+                )
+            elif op[0] == "unlink" and reports:
+                timeline.decide("unlink", report=reports[op[1] % len(reports)], reason="undo")
+            elif op[0] == "distinct" and len(reports) > 1:
+                a, b = (f"report:{reports[i % len(reports)]}" for i in op[1:])
+                if a != b:
+                    timeline.decide("distinct", incidents=(a, b), reason="not the same")
             elif op[0] == "catch_up":
                 apply_batch(timeline, views, batch=op[1])
             elif op[0] == "crash":

@@ -12,7 +12,9 @@ is stored once, not once per view, and an event is applied once:
   within it, suffered each day: what the tally sums), `tallies` (figures
   sources reported) and `tally_about` (who each is about, with its figures'
   count and its highest credible attack figure);
-- actor histories: `appearances`.
+- actor histories: `appearances`;
+- search: `search` (each version of a report's searchable text, with the
+  store's full-text index over it: `projections/search_index.py`).
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from projections.database import Cursor, ViewDatabase
+from projections.search_index import SearchTable, SearchVector
 from projections.versioned import Column, Derived, VersionedTable
 
 NAME = "views"  # the read side's row in tl_generations and tl_tracking
 # Bump when the tables change (columns, derived columns, indexes relied on):
 # stores with another shape then rebuild the read side (runner.create_meta).
-SHAPE = 7
+SHAPE = 8
 
 INCIDENT_ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
 HISTORY_ORDER = ("earliest", "report", "key")  # an actor's history, and its cursor's key
@@ -134,6 +137,13 @@ class Generation:
             (("actor", "earliest"), ("report",)),
             current_orders=(("actor", *HISTORY_ORDER),),
         )
+        schema = getattr(db, "schema", "")
+        self.search = SearchTable(
+            db,
+            f"{prefix}_search",
+            (Column("incident", "TEXT"),),
+            derived=(SearchVector(schema),) if db.dialect == "postgres" else (),
+        )
         self.mentions = db.table(f"{prefix}_mentions")
         self.times = db.table(f"{prefix}_times")
 
@@ -149,6 +159,7 @@ class Generation:
             self.tallies,
             self.tally_about,
             self.appearances,
+            self.search,
         ]
 
     # Tables ---------------------------------------------------------------------------

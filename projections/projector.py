@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from domain.values import normalise_name
-from projections import derive, fold
+from projections import derive, fold, search_text
 from projections.database import Cursor
 from projections.generation import Generation, utc_text
 from projections.json_sql import JsonSql
@@ -45,6 +45,7 @@ class Projector:
         # Names resolve the same way until the next actor event.
         self._resolved: dict[tuple[str, str | None], dict[str, Any]] = {}
         self._ancestors: dict[str, list[str]] = {}  # likewise, until the next actor event
+        self._stems = gen.db.dialect == "sqlite"  # PostgreSQL stems in its own index
 
     def apply(self, event: LoggedEvent) -> None:
         self.rows.record_time(event.position, recorded_text(event.recorded_at))
@@ -64,10 +65,18 @@ class Projector:
         new = before is None  # its first event: nothing of it to look up or replace
         rows.put(self.gen.reports, after["id"], after, position, (incident_of(after),), new=new)
         rows.set_mentions(after["id"], fold.mention_tokens(after), new)
+        if event.type != "Report.Retracted":  # a retraction leaves the text as it was
+            self._search(after, position, new)
         for incident in sorted({incident_of(doc) for doc in (before, after) if doc}):
             self._incident(incident, position)
         self._tally(after, position)
         self._appearances(after, position, new)
+
+    def _search(self, report: dict[str, Any], position: int, new: bool) -> None:
+        # The incident is in the doc too: rows are compared by their doc alone.
+        incident = incident_of(report)
+        doc = {**search_text.document(report["content"], self._stems), "incident": incident}
+        self.rows.put(self.gen.search, report["id"], doc, position, (incident,), new=new)
 
     def _incident(self, incident: str, position: int) -> None:
         gen, rows = self.gen, self.rows

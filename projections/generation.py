@@ -141,7 +141,7 @@ class Generation:
         self.search = SearchTable(
             db,
             f"{prefix}_search",
-            (Column("incident", "TEXT"),),
+            (Column("incident", "TEXT"), Column("size", "INTEGER")),
             derived=(SearchVector(schema),) if db.dialect == "postgres" else (),
         )
         self.mentions = db.table(f"{prefix}_mentions")

@@ -76,7 +76,8 @@ class Projector:
         # The incident is in the doc too: rows are compared by their doc alone.
         incident = incident_of(report)
         doc = {**search_text.document(report["content"], self._stems), "incident": incident}
-        self.rows.put(self.gen.search, report["id"], doc, position, (incident,), new=new)
+        values = (incident, doc["n"])
+        self.rows.put(self.gen.search, report["id"], doc, position, values, new=new)
 
     def _incident(self, incident: str, position: int) -> None:
         gen, rows = self.gen, self.rows

@@ -66,13 +66,15 @@ def fields(content: dict[str, Any]) -> list[tuple[str, str]]:
     return [(field, text) for field, text in found if text]
 
 
-def document(content: dict[str, Any], with_stems: bool) -> dict[str, str]:
-    """What one report version is indexed by: its words (`w`), and, where the
-    database does not stem (SQLite), the folded words' stems per language."""
+def document(content: dict[str, Any], with_stems: bool) -> dict[str, Any]:
+    """What one report version is indexed by: its texts (`w`), how many words they
+    hold (`n`), and, where the database does not stem (SQLite), the folded words'
+    stems per language."""
     texts = [text for _, text in fields(content)]
-    doc = {"w": "\n".join(texts)}
+    words = [word for text in texts for word in words_of(text)]
+    doc: dict[str, Any] = {"w": "\n".join(texts), "n": len(words)}
     if with_stems:
-        folded = [fold(word) for text in texts for word in words_of(text)]
+        folded = [fold(word) for word in words]
         for index, language in enumerate(LANGUAGES):
             doc[language] = " ".join(stems(word)[index] for word in folded)
     return doc

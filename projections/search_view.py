@@ -23,9 +23,6 @@ from projections.search_text import Term
 from projections.timeline_view import TimelineView
 from projections.versioned import valid_at
 
-# Words as written count more than a shared stem (FTS5 bm25 column weights).
-BM25_WEIGHTS = (4.0, 1.0, 1.0)
-
 
 def decode_search_cursor(cursor: str) -> tuple[int, float, str]:
     """(position, rank, report) where a page ended; BadCursorError if not ours."""
@@ -123,11 +120,13 @@ class SearchView(TimelineView):
             incident_params = []
         table = self.gen.search
         if self.db.dialect == "sqlite":
-            weights = ", ".join(str(w) for w in BM25_WEIGHTS)
-            fts = table.fts  # FTS5 functions take the table's name, not an alias
-            # bm25 is lower for better matches: negated, higher is better on both stores.
+            fts = table.fts
+            # Not FTS5's bm25: it weighs a match against the whole index, rows of
+            # later positions included, so a write between two pages would move
+            # results across the page boundary. A score of the version alone
+            # (fewer words holding every term rank higher) keeps pages exact.
             inner = (
-                f"SELECT s.key AS key, s.incident AS incident, -bm25({fts}, {weights}) AS rank "
+                "SELECT s.key AS key, s.incident AS incident, 1.0 / (1 + s.size) AS rank "
                 f"FROM {fts} JOIN {table.sql} s ON s.rowid = {fts}.rowid "
                 f"WHERE {fts} MATCH %s AND {validity}{incidents}"
             )
@@ -135,7 +134,7 @@ class SearchView(TimelineView):
         else:
             query, query_args = search_text.tsquery_sql(found, table.pg_configs)
             inner = (
-                "SELECT s.key AS key, s.incident AS incident, ts_rank(s.search, q.query) AS rank "
+                "SELECT s.key AS key, s.incident AS incident, ts_rank(s.search, q.query)::float8 AS rank "
                 f"FROM {table.sql} s, (SELECT {query} AS query) q "
                 f"WHERE s.search @@ q.query AND {validity}{incidents}"
             )

@@ -39,8 +39,13 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def nfc(text: str) -> str:
+    # Most texts already are: checking is much cheaper than normalising.
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
 def words_of(text: str) -> list[str]:
-    return _WORD.findall(unicodedata.normalize("NFC", text))
+    return _WORD.findall(nfc(text))
 
 
 @lru_cache(maxsize=65_536)
@@ -196,28 +201,44 @@ def tsquery_sql(found: list[Term], configs: list[str]) -> tuple[str, list[Any]]:
 # Snippets ------------------------------------------------------------------------------
 
 
-def _keys(word: str) -> set[str]:
+@lru_cache(maxsize=65_536)
+def _keys(word: str) -> frozenset[str]:
+    """What a word matches by: its folded form, and its stem in each language."""
     folded = fold(word)
-    return {
-        folded,
-        *(f"{language}:{stem}" for language, stem in zip(LANGUAGES, stems(folded), strict=True)),
-    }
+    by_stem = (
+        f"{language}:{stem}" for language, stem in zip(LANGUAGES, stems(folded), strict=True)
+    )
+    return frozenset((folded, *by_stem))
+
+
+def _starts(found: list[Term]) -> dict[str, list[list[frozenset[str]]]]:
+    """Every phrase as the keys of its words, listed under each key of its first word."""
+    index: dict[str, list[list[frozenset[str]]]] = {}
+    for term in found:
+        for phrase in term.phrases:
+            wanted = [_keys(word) for word in phrase]
+            for key in wanted[0]:
+                index.setdefault(key, []).append(wanted)
+    return index
 
 
 def marks(text: str, found: list[Term]) -> list[tuple[int, int]]:
     """Where any term's phrases occur in `text` (folded, or stem for stem), as
     (start, end) character offsets, in order, not overlapping."""
-    text = unicodedata.normalize("NFC", text)
-    spans = [(m.start(), m.end(), _keys(m.group())) for m in _WORD.finditer(text)]
+    return _marks(nfc(text), _starts(found))
+
+
+def _marks(text: str, starts: dict[str, list[list[frozenset[str]]]]) -> list[tuple[int, int]]:
+    spans = [(*m.span(), _keys(m.group())) for m in _WORD.finditer(text)]
     hits = []
-    for term in found:
-        for phrase in term.phrases:
-            wanted = [_keys(word) for word in phrase]
-            size = len(wanted)
-            for start in range(len(spans) - size + 1):
-                window = spans[start : start + size]
-                if all(have & want for (_, _, have), want in zip(window, wanted, strict=True)):
-                    hits.append((window[0][0], window[-1][1]))
+    for index, (start, _, keys) in enumerate(spans):
+        for key in keys:
+            for wanted in starts.get(key, ()):
+                window = spans[index : index + len(wanted)]
+                if len(window) == len(wanted) and all(
+                    have & want for (_, _, have), want in zip(window, wanted, strict=True)
+                ):
+                    hits.append((start, window[-1][1]))
     merged: list[tuple[int, int]] = []
     for start, end in sorted(hits):
         if merged and start <= merged[-1][1]:
@@ -232,10 +253,10 @@ def snippets(content: dict[str, Any], found: list[Term]) -> list[dict[str, Any]]
     around the first mark, with "…", when longer than SNIPPET_CHARS) and `marks`,
     [start, end) offsets into that text. Offsets, not markup, so that no client
     has to trust HTML in a source's words."""
-    found_fields = []
+    found_fields, starts = [], _starts(found)
     for field, original in fields(content):
-        text = unicodedata.normalize("NFC", original)
-        spans = marks(text, found)
+        text = nfc(original)
+        spans = _marks(text, starts)
         if not spans:
             continue
         text, spans = _cut(text, spans)

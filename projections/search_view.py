@@ -127,14 +127,15 @@ class SearchView(TimelineView):
             # (fewer words holding every term rank higher) keeps pages exact.
             inner = (
                 "SELECT s.key AS key, s.incident AS incident, 1.0 / (1 + s.size) AS rank "
-                f"FROM {fts} JOIN {table.sql} s ON s.rowid = {fts}.rowid "
+                f"FROM {fts} CROSS JOIN {table.sql} s ON s.rowid = {fts}.rowid "
                 f"WHERE {fts} MATCH %s AND {validity}{incidents}"
             )
             args = [search_text.fts5_match(found), *validity_args, *incident_params]
         else:
             query, query_args = search_text.tsquery_sql(found, table.pg_configs)
             inner = (
-                "SELECT s.key AS key, s.incident AS incident, ts_rank(s.search, q.query)::float8 AS rank "
+                "SELECT s.key AS key, s.incident AS incident, "
+                "ts_rank(s.search, q.query)::float8 AS rank "
                 f"FROM {table.sql} s, (SELECT {query} AS query) q "
                 f"WHERE s.search @@ q.query AND {validity}{incidents}"
             )

@@ -35,13 +35,13 @@ router = APIRouter(tags=["views"], dependencies=[Depends(only_known_query_parame
 async def search(
     request: Request,
     q: Annotated[
-        str | None,
+        str,
         Query(
             description="Words to find, in any case and with or without accents "
             f"(at most {MAX_QUERY_CHARS} characters); every word must occur",
             examples=["Al-Qaim"],
         ),
-    ] = None,
+    ],
     as_of: AsOf = None,
     min_position: MinPosition = None,
     start: Annotated[

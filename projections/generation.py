@@ -18,7 +18,9 @@ is stored once, not once per view, and an event is applied once:
 - likely duplicates (`projections/duplicates.py`): `dup_blocks` (each incident
   under each (country, week) block it falls in, with what it is compared by),
   `dup_pairs` (the candidates found) and `distinct` (pairs analysts decided
-  are not the same).
+  are not the same);
+- search: `search` (each version of a report's searchable text, with the
+  store's full-text index over it: `projections/search_index.py`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from projections.database import Cursor, ViewDatabase
+from projections.search_index import SearchTable, SearchVector
 from projections.versioned import Column, Derived, VersionedTable
 
 NAME = "views"  # the read side's row in tl_generations and tl_tracking
@@ -34,8 +37,9 @@ NAME = "views"  # the read side's row in tl_generations and tl_tracking
 # stores with another shape then rebuild the read side (runner.create_meta).
 # 8: means tags, attacks' and tallies' means, counts per (counted, whose);
 # 9: reports.published (reported_by); 10: actor_counts (history summaries as sums);
-# 11: likely duplicates (dup_blocks, dup_pairs, distinct) and attacks.latest.
-SHAPE = 11
+# 11: likely duplicates (dup_blocks, dup_pairs, distinct) and attacks.latest;
+# 12: search (each version of a report's searchable text).
+SHAPE = 12
 
 INCIDENT_ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
 HISTORY_ORDER = ("earliest", "report", "key")  # an actor's history, and its cursor's key
@@ -172,6 +176,13 @@ class Generation:
             current_orders=(("key",),),
         )
         self.distinct = VersionedTable(db, f"{prefix}_distinct")
+        schema = getattr(db, "schema", "")
+        self.search = SearchTable(
+            db,
+            f"{prefix}_search",
+            (Column("incident", "TEXT"), Column("size", "INTEGER")),
+            derived=(SearchVector(schema),) if db.dialect == "postgres" else (),
+        )
         self.mentions = db.table(f"{prefix}_mentions")
         self.times = db.table(f"{prefix}_times")
 
@@ -191,6 +202,7 @@ class Generation:
             self.dup_blocks,
             self.dup_pairs,
             self.distinct,
+            self.search,
         ]
 
     # Tables ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from domain.values import normalise_name
-from projections import derive, duplicates, fold, history_counts
+from projections import derive, duplicates, fold, history_counts, search_text
 from projections.database import Cursor
 from projections.generation import Generation, utc_text
 from projections.history_counts import Appearance
@@ -46,6 +46,7 @@ class Projector:
         # Names resolve the same way until the next actor event.
         self._resolved: dict[tuple[str, str | None], dict[str, Any]] = {}
         self._ancestors: dict[str, list[str]] = {}  # likewise, until the next actor event
+        self._stems = gen.db.dialect == "sqlite"  # PostgreSQL stems in its own index
 
     def apply(self, event: LoggedEvent) -> None:
         self.rows.record_time(event.position, recorded_text(event.recorded_at))
@@ -80,6 +81,8 @@ class Projector:
         columns = (incident_of(after), after["published"])
         rows.put(self.gen.reports, after["id"], after, position, columns, new=new)
         rows.set_mentions(after["id"], fold.mention_tokens(after), new)
+        # A retraction (or a link) leaves the text as it was: no new version then.
+        self._search(after, position, new)
         for incident in touched:
             self._incident(incident, position)
         self._tally(after, position)
@@ -88,6 +91,13 @@ class Projector:
             kept = [a for a in others[incident] if a.report != after["id"]]
             others[incident] = kept + mine if incident == incident_of(after) else kept
         self._recount(shares, self._shares(touched, others), position)
+
+    def _search(self, report: dict[str, Any], position: int, new: bool) -> None:
+        # The incident is in the doc too: rows are compared by their doc alone.
+        incident = incident_of(report)
+        doc = {**search_text.document(report["content"], self._stems), "incident": incident}
+        values = (incident, doc["n"])
+        self.rows.put(self.gen.search, report["id"], doc, position, values, new=new)
 
     def _incident(self, incident: str, position: int, decided: bool = False) -> None:
         gen, rows = self.gen, self.rows

@@ -66,29 +66,16 @@ class TimelineView(ReadView):
                 cursor, as_of, by, actor_ids, min_level, after, limit, **wanted
             )
             return self._finish(cursor, as_of, page, more, sources, by, duplicate_km)
-        where, params = [], []
-        if start:
-            where.append("latest >= %s")
-            params.append(start)
-        if end:
-            where.append("earliest <= %s")
-            params.append(end)
-        if min_level is not None:
-            where.append("level >= %s")
-            params.append(min_level)
-        tag_sets = []
-        if country:
-            tag_sets.append([f"country:{country}"])
-        if kind:
-            tag_sets.append([f"kind:{kind}"])
-        if means:  # any of them
-            tag_sets.append(sorted({f"means:{m}" for m in means}))
-        if actor_ids is not None:  # an empty set matches nothing
-            tag_sets.append(sorted(f"actor:{a}" for a in actor_ids))
-        for tags in tag_sets:
-            sub, sub_params = self._tag_filter(as_of, tags)
-            where.append(sub)
-            params.extend(sub_params)
+        where, params = self.incident_filter(
+            as_of,
+            start=start,
+            end=end,
+            country=country,
+            actor_ids=actor_ids,
+            kind=kind,
+            means=means,
+            min_level=min_level,
+        )
         if after:
             sub, sub_params = after_key(ORDER, after)
             where.append(sub)
@@ -181,6 +168,45 @@ class TimelineView(ReadView):
             found.append(entry)
         found.sort(key=_order_key)
         return found[:limit], len(found) > limit
+
+    def incident_filter(
+        self,
+        as_of: int | None,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        country: str | None = None,
+        actor_ids: set[str] | None = None,
+        kind: str | None = None,
+        means: list[str] | None = None,
+        min_level: int | None = None,
+    ) -> tuple[list[str], list[Any]]:
+        """The timeline's filters, as conditions on the incidents table (and parameters)."""
+        where: list[str] = []
+        params: list[Any] = []
+        if start:
+            where.append("latest >= %s")
+            params.append(start)
+        if end:
+            where.append("earliest <= %s")
+            params.append(end)
+        if min_level is not None:
+            where.append("level >= %s")
+            params.append(min_level)
+        tag_sets = []
+        if country:
+            tag_sets.append([f"country:{country}"])
+        if kind:
+            tag_sets.append([f"kind:{kind}"])
+        if means:  # any of them
+            tag_sets.append(sorted({f"means:{m}" for m in means}))
+        if actor_ids is not None:  # an empty set matches nothing
+            tag_sets.append(sorted(f"actor:{a}" for a in actor_ids))
+        for tags in tag_sets:
+            sub, sub_params = self._tag_filter(as_of, tags)
+            where.append(sub)
+            params.extend(sub_params)
+        return where, params
 
     def _tag_filter(self, as_of: int | None, tags: list[str]) -> tuple[str, list[Any]]:
         if not tags:

@@ -21,6 +21,7 @@ from service import (
     log_routes,
     page,
     reports_routes,
+    search_routes,
     subscribe_routes,
     views_routes,
 )
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(views_routes.router, dependencies=guarded)
     app.include_router(export_routes.router, dependencies=guarded)
     app.include_router(decisions_routes.router, dependencies=guarded)
+    app.include_router(search_routes.router, dependencies=guarded)
     app.include_router(subscribe_routes.router)  # checks keys itself (SSE and WebSocket)
     app.include_router(page.router)  # the web page and its files: public, no key check
     app.include_router(docs.router_for(app))  # Swagger UI, from static/vendor/swagger-ui

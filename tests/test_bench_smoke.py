@@ -30,6 +30,8 @@ FIGURES = (
     "GET /timeline (first page of 100) as_of=",
     "GET /tally?group_by=week,",
     "GET /tally?group_by=week as_of=",
+    "GET /search?q=Erbil strike (first page of 20),",
+    "GET /search?q=Erbil strike (first page of 20) as_of=",
     "GET /actors/{id}/history (10th most-cited actor",
     "live: ack -> SSE receipt, 3 subscribers",
     "live: reports/s achieved",

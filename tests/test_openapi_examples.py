@@ -78,12 +78,18 @@ def test_every_request_example_is_accepted_over_the_seed(client):
                 )
                 assert 200 <= answer.status_code < 300, (template, media, answer.text)
                 sent.append((method, template, media))
+            # A parameter's example goes with the examples of the required ones (`q`).
+            required = {
+                p["name"]: p["schema"]["examples"][0]
+                for p in operation.get("parameters", [])
+                if p["in"] == "query" and p.get("required") and p["schema"].get("examples")
+            }
             for parameter in operation.get("parameters", []):
                 examples = parameter.get("schema", {}).get("examples", [])
                 if parameter["in"] != "query":
                     continue
                 for example in examples:
-                    params = {parameter["name"]: example}
+                    params = {**required, parameter["name"]: example}
                     answer = client.get(_path(client, template), params=params)
                     assert answer.status_code == 200, (template, params, answer.text)
                     sent.append((method, template, parameter["name"]))

@@ -30,6 +30,8 @@ from projections.members import descendants
 from projections.projector import Projector
 from projections.reading import MERGED
 from projections.runner import VIEWS, apply_batch, build, create_meta, current_generation
+from projections.search_text import chunks
+from projections.search_view import SearchView, decode_search_cursor
 from service.settings import Settings
 from service.storage import open_application, open_views
 from tests import oracle
@@ -331,6 +333,27 @@ def _paged(page: Any) -> list[dict[str, Any]]:
             return found
 
 
+# Place names, actor names as written, and names only aliases can reach.
+SEARCHES = ["IQ", "Quds", "PMF", "US forces", "Iran soldats"]
+
+
+def _searches(gen: Generation, cursor: Any, as_of: int | None) -> dict[str, Any]:
+    """Every search's results, in pages of 2 (each must come exactly once)."""
+    view = SearchView(gen)
+
+    def page(q: str, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        key = decode_search_cursor(after)[1:] if after else None
+        answer = view.search(cursor, as_of, chunks(q), filters={}, after=key, limit=2)
+        return answer["results"], answer["next"]
+
+    found = {}
+    for q in SEARCHES:
+        results = _paged(lambda after, q=q: page(q, after))
+        assert len({r["report"] for r in results}) == len(results), q
+        found[q] = results
+    return found
+
+
 def _views(views: Any, generation: int) -> dict[str, Any]:
     return {name: cls(Generation(views, generation)) for name, cls in VIEWS.items()}
 
@@ -365,6 +388,7 @@ def _check(timeline: Any, views: Any, page: int) -> None:
                 assert _answers(now[name], cursor, position) == _answers(
                     then[name], cursor, None
                 ), f"{name}: as_of {position} differs from a replay"
+            assert _searches(serving, cursor, position) == _searches(replayed, cursor, None)
             _agrees_with_oracle(timeline, now, cursor, position)
         with views.transaction(write=True) as cursor:
             replayed.drop(cursor)

@@ -551,8 +551,9 @@ class MemoryRows:
         self.gen = gen
         # Documents the fold reads again: actors as dicts (few); reports, attacks
         # and tallies packed as their JSON (most of the memory a rebuild holds).
-        self._parsed = {gen.actors.name, gen.actor_counts.name}
-        self._packed = {gen.reports.name, gen.attacks.name, gen.tallies.name, gen.dup_blocks.name}
+        # Blocks' features too: each incident change compares with its whole block.
+        self._parsed = {gen.actors.name, gen.actor_counts.name, gen.dup_blocks.name}
+        self._packed = {gen.reports.name, gen.attacks.name, gen.tallies.name}
         # Lookups by column: table -> column -> value -> keys.
         self._by: dict[str, dict[str, dict[Any, set[str]]]] = {
             gen.dup_blocks.name: {"block": {}, "week": {}, "incident": {}},

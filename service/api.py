@@ -15,6 +15,7 @@ from service import (
     actors_routes,
     docs,
     errors,
+    follow_routes,
     log_routes,
     page,
     reports_routes,
@@ -22,6 +23,7 @@ from service import (
     views_routes,
 )
 from service.auth import access
+from service.follow import LogFeed
 from service.group_commit import GroupCommitter
 from service.health import StoreHealth, store_available
 from service.limits import BodySizeLimit
@@ -59,6 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         broker = Broker(projections, settings.subscriber_buffer, settings.max_subscribers)
         broker.start()
         app.state.broker = broker
+        feed = LogFeed(
+            timeline, app.state.log_index, settings.subscriber_buffer, settings.max_subscribers
+        )
+        # Told of commits as the views are: writes here, and the views' clock.
+        await feed.start(timeline.listeners, projections.clock.listeners)
+        app.state.log_feed = feed
         try:
             yield
         finally:
@@ -71,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stats.largest_group,
             )
             broker.close()
+            feed.close()
             projections.stop()
             views.close()
             timeline.close()
@@ -93,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(actors_routes.router, dependencies=guarded)
     app.include_router(log_routes.router, dependencies=guarded)
     app.include_router(views_routes.router, dependencies=guarded)
+    app.include_router(follow_routes.router)  # before /subscribe/{view}
     app.include_router(subscribe_routes.router)  # checks keys itself (SSE and WebSocket)
     app.include_router(page.router)  # the web page and its files: public, no key check
     app.include_router(docs.router_for(app))  # Swagger UI, from static/vendor/swagger-ui

@@ -5,8 +5,11 @@ restart, a slow consumer's overflow, and the CLI."""
 from __future__ import annotations
 
 import itertools
+import re
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -16,7 +19,7 @@ import orjson
 import pytest
 from httpx_sse import connect_sse
 
-from tests.servers import TIMELINE, Process, auth, file, free_port, report, running
+from tests.servers import ROOT, TIMELINE, Process, auth, file, free_port, report, running
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -308,3 +311,56 @@ def test_cli_subscribe_events_prints_the_log(tmp_path):
     ]
     assert misplaced.returncode == 2
     assert b"--type and --report" in misplaced.stderr
+
+
+def readme_consumer(url: str) -> str:
+    """The README's Python consumer, pointed at `url`."""
+    section = (ROOT / "README.md").read_text().split("\n## Following the log\n", 1)[1]
+    found = re.search(r"^```python\n(.*?)^```$", section, re.DOTALL | re.MULTILINE)
+    assert found is not None, "no ```python block under Following the log"
+    code = found.group(1)
+    assert "http://127.0.0.1:8000" in code
+    return code.replace("http://127.0.0.1:8000", url)
+
+
+def test_the_readme_consumer_resumes_after_restarts(tmp_path):
+    server = Server({"TIMELINE_DATABASE_URL": f"sqlite:///{tmp_path}/timeline.sqlite3"})
+    script = tmp_path / "consumer.py"
+    saved = tmp_path / "last-position"
+
+    def run(output: str) -> subprocess.Popen[bytes]:
+        with (tmp_path / output).open("wb") as out:
+            return subprocess.Popen(
+                [sys.executable, str(script)], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def reaches(position: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not (saved.exists() and saved.read_text() == str(position)):
+            assert time.monotonic() < deadline, saved.read_text() if saved.exists() else None
+            time.sleep(0.05)
+
+    with running(server):
+        script.write_text(readme_consumer(server.url))
+        first = file(server.url, [report(1), report(2), report(3)])
+        consumer = run("first.out")
+        reaches(first[-1])
+        consumer.send_signal(signal.SIGKILL)  # the consumer dies
+        consumer.wait(10)
+        while_down = file(server.url, [report(4), report(5)])
+        consumer = run("second.out")
+        try:
+            reaches(while_down[-1])
+            server.stop()  # and the service restarts under it
+            server.start()
+            after_restart = file(server.url, [report(6)])
+            reaches(after_restart[-1])
+        finally:
+            consumer.send_signal(signal.SIGKILL)
+            consumer.wait(10)
+    printed = [
+        int(line.split()[0])
+        for name in ("first.out", "second.out")
+        for line in (tmp_path / name).read_text().splitlines()
+    ]
+    assert printed == first + while_down + after_restart  # each event once, in order

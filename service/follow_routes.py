@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
 from service.auth import access
@@ -21,9 +21,13 @@ from service.log_query import LogQuery, unknown_type_problem
 from service.log_routes import ReportFilter, Types, too_many
 from service.query_params import only_known_query_parameters
 from service.schemas import MAX_POSITION
-from service.subscribe_routes import After
 
 router = APIRouter(tags=["log"])
+
+After = Annotated[
+    int | None,
+    Query(ge=0, le=MAX_POSITION, description="Resume after this log position (default: 0)."),
+]
 
 
 def start_after(after: int | None, last_event_id: str | None) -> int:

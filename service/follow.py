@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from starlette.concurrency import run_in_threadpool
 from service.eventlog import log_record
 from service.log_query import PAGE, LogQuery
 from service.responses import dumps
+
+log = logging.getLogger("timeline.follow")
 
 HEARTBEAT, OVERFLOW, END = "heartbeat", "overflow", "end"
 BATCH = 64  # lines handed to a stream at once, when that many are waiting
@@ -198,7 +201,13 @@ class LogFeed:
                     else:
                         self._cursor = max(self._cursor, top)
                     continue
-                found = await run_in_threadpool(self.timeline.read_log, self._cursor, PAGE)
+                try:
+                    found = await run_in_threadpool(self.timeline.read_log, self._cursor, PAGE)
+                except Exception:  # the store is away: followers wait, then it reads again
+                    log.exception("reading the log for its followers failed; retrying")
+                    self._dirty = True
+                    await asyncio.sleep(1.0)
+                    continue
                 for notification in found:
                     line = LogLine(notification, self.transcoder)
                     for follower in list(self.followers):

@@ -17,6 +17,7 @@ from service import (
     docs,
     errors,
     export_routes,
+    follow_routes,
     imports_routes,
     log_routes,
     page,
@@ -26,6 +27,7 @@ from service import (
     views_routes,
 )
 from service.auth import access
+from service.follow import LogFeed
 from service.group_commit import GroupCommitter
 from service.health import StoreHealth, store_available
 from service.limits import BodySizeLimit
@@ -63,6 +65,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         broker = Broker(projections, settings.subscriber_buffer, settings.max_subscribers)
         broker.start()
         app.state.broker = broker
+        feed = LogFeed(
+            timeline, app.state.log_index, settings.subscriber_buffer, settings.max_subscribers
+        )
+        # Told of commits as the views are: writes here, and the views' clock.
+        await feed.start(timeline.listeners, projections.clock.listeners)
+        app.state.log_feed = feed
         try:
             yield
         finally:
@@ -75,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 stats.largest_group,
             )
             broker.close()
+            feed.close()
             projections.stop()
             views.close()
             timeline.close()
@@ -105,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(export_routes.router, dependencies=guarded)
     app.include_router(decisions_routes.router, dependencies=guarded)
     app.include_router(search_routes.router, dependencies=guarded)
+    app.include_router(follow_routes.router)  # before /subscribe/{view}
     app.include_router(subscribe_routes.router)  # checks keys itself (SSE and WebSocket)
     app.include_router(page.router)  # the web page and its files: public, no key check
     app.include_router(docs.router_for(app))  # Swagger UI, from static/vendor/swagger-ui

@@ -296,7 +296,9 @@ def error_text(status: int, body: bytes) -> str:
 
 @app.command()
 def subscribe(
-    view: Annotated[str, typer.Argument(help="timeline, tally or actor_history")],
+    view: Annotated[
+        str, typer.Argument(help="timeline, tally, actor_history, or events (the log itself)")
+    ],
     after: Annotated[
         int | None, typer.Option(help="Start after this log position (0: everything)")
     ] = None,
@@ -317,6 +319,12 @@ def subscribe(
         list[str] | None,
         typer.Option(help="timeline, tally: only what used one of these means (repeat it)"),
     ] = None,
+    event_type: Annotated[
+        list[str] | None, typer.Option("--type", help="events: only this event type (repeatable)")
+    ] = None,
+    report: Annotated[
+        str | None, typer.Option(help="events: only this report's (or actor's) events")
+    ] = None,
     key: Annotated[
         str | None,
         typer.Option(
@@ -325,7 +333,8 @@ def subscribe(
     ] = None,
     count: Annotated[int | None, typer.Option(help="Exit after this many messages")] = None,
 ) -> None:
-    """Print view updates as they arrive, one JSON line each; reconnects and resumes.
+    """Print view updates (or, for `events`, the log's events) as they arrive, one JSON
+    line each; reconnects and resumes.
 
     Exits 1 if the service cannot be reached at first, or answers an error.
     """
@@ -337,14 +346,27 @@ def subscribe(
     if rollup and not actor:
         typer.echo("--rollup includes the actors within --actor: give --actor too", err=True)
         raise typer.Exit(2)
+    following_log = view == "events"
+    misplaced = _misplaced_options(following_log, actor, country, kind or means, event_type, report)
+    if misplaced:
+        typer.echo(misplaced, err=True)
+        raise typer.Exit(2)
     base = service_url(url, get_settings())
     params: dict[str, Any] = {
-        k: v for k, v in {"actor": actor, "country": country, "kind": kind}.items() if v
+        k: v
+        for k, v in {
+            "actor": actor,
+            "country": country,
+            "kind": kind,
+            "means": means,
+            "type": event_type,
+            "report": report,
+        }.items()
+        if v
     }
     if rollup:
         params["rollup"] = "true"
-    if means:
-        params["means"] = means
+    data_event = "event" if following_log else "change"  # the messages that carry data
     auth = {"Authorization": f"Bearer {key}"} if key else {}
     last, printed, connected = after, 0, False
     while True:
@@ -363,7 +385,7 @@ def subscribe(
                     raise typer.Exit(1)
                 connected = True
                 for event in source.iter_sse():
-                    if event.event == "change":
+                    if event.event == data_event:
                         typer.echo(event.data)
                         last, printed = int(event.id), printed + 1
                         if count is not None and printed >= count:
@@ -382,6 +404,24 @@ def subscribe(
                 raise typer.Exit(1) from None
             typer.echo(f"connection lost ({error}); resuming after {last}", err=True)
         time.sleep(1)
+
+
+def _misplaced_options(
+    following_log: bool,
+    actor: str | None,
+    country: str | None,
+    kind: str | None,
+    types: list[str] | None,
+    report: str | None,
+) -> str | None:
+    """Which filter was given to the wrong kind of subscription, if any."""
+    if following_log and (actor or country or kind):
+        return (
+            "--actor, --country, --kind and --means filter views; the log takes --type and --report"
+        )
+    if not following_log and (types or report):
+        return "--type and --report filter the log: subscribe to `events`"
+    return None
 
 
 keys = typer.Typer(help="API keys for writes (stored only as hashes).", no_args_is_help=True)

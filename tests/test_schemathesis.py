@@ -1,7 +1,7 @@
 """schemathesis against the service's own OpenAPI document, over real HTTP.
 
-Every operation (but the endless subscription streams) is called with
-generated requests, valid and invalid, and with the document's own examples:
+Every operation (but the endless subscription streams, and `follow=true`) is
+called with generated requests, valid and invalid, and with the document's own examples:
 no 5xx, and every response conforms to the document (status codes, content
 types, headers, bodies).
 """
@@ -34,6 +34,15 @@ def no_server_error(ctx, response, case) -> None:
     if response.status_code == 503 and retry:
         return
     raise AssertionError(f"server error {response.status_code}: {response.text[:300]}")
+
+
+# `GET /events?follow=true` stays open for ever (tests/test_follow*.py test it):
+# here it is sent as false, so that every call ends.
+@schemathesis.hook
+def before_call(ctx, case, **kwargs) -> None:
+    follow = (case.query or {}).get("follow")
+    if follow is not None and str(follow).lower() in ("1", "true", "t", "yes", "y", "on"):
+        case.query["follow"] = "false"
 
 
 # POST /reports takes NDJSON too: one JSON object a line, sent as the text it is.

@@ -143,15 +143,8 @@ class TimelineView(ReadView):
     ) -> tuple[list[dict[str, Any]], bool]:
         """A page of every incident as merged from `by`, by the same filters and
         order as the incidents' rows (`derive.incident_row`, `incident_tags`)."""
-        tags = []
-        if wanted["country"]:
-            tags.append({f"country:{wanted['country']}"})
-        if wanted["kind"]:
-            tags.append({f"kind:{wanted['kind']}"})
-        if wanted["means"]:  # any of them
-            tags.append({f"means:{m}" for m in wanted["means"]})
-        if actor_ids is not None:
-            tags.append({f"actor:{a}" for a in actor_ids})
+        asked = wanted_tags(wanted["country"], wanted["kind"], wanted["means"], actor_ids)
+        tags = [set(any_of) for any_of in asked]
         start, end = wanted["start"], wanted["end"]
         bound = decode_cursor(after) if after else None
         found = []
@@ -161,7 +154,7 @@ class TimelineView(ReadView):
                 continue
             if min_level is not None and (level is None or level < min_level):
                 continue
-            if tags and not all(wanted_tags & incident_tags(entry) for wanted_tags in tags):
+            if tags and not all(any_of & incident_tags(entry) for any_of in tags):
                 continue
             if bound is not None and _order_key(entry) <= bound:
                 continue
@@ -193,15 +186,7 @@ class TimelineView(ReadView):
         if min_level is not None:
             where.append("level >= %s")
             params.append(min_level)
-        tag_sets = []
-        if country:
-            tag_sets.append([f"country:{country}"])
-        if kind:
-            tag_sets.append([f"kind:{kind}"])
-        if means:  # any of them
-            tag_sets.append(sorted({f"means:{m}" for m in means}))
-        if actor_ids is not None:  # an empty set matches nothing
-            tag_sets.append(sorted(f"actor:{a}" for a in actor_ids))
+        tag_sets = wanted_tags(country, kind, means, actor_ids)
         for tags in tag_sets:
             sub, sub_params = self._tag_filter(as_of, tags)
             where.append(sub)
@@ -367,6 +352,22 @@ class TimelineView(ReadView):
                     {"incident": entry["incident"], "when": entry["when"], **contradiction}
                 )
         return found
+
+
+def wanted_tags(
+    country: str | None, kind: str | None, means: list[str] | None, actor_ids: set[str] | None
+) -> list[list[str]]:
+    """The tag filters asked for: an incident must carry one tag of each list."""
+    tag_sets = []
+    if country:
+        tag_sets.append([f"country:{country}"])
+    if kind:
+        tag_sets.append([f"kind:{kind}"])
+    if means:  # any of them
+        tag_sets.append(sorted({f"means:{m}" for m in means}))
+    if actor_ids is not None:  # an empty set matches nothing
+        tag_sets.append(sorted(f"actor:{a}" for a in actor_ids))
+    return tag_sets
 
 
 def _order_key(entry: dict[str, Any]) -> tuple[str, str, str]:

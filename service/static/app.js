@@ -951,7 +951,7 @@ function renderTally(tally) {
     labels,
     datasets: [
       { type: "bar", label: "Documented attacks per week", data: perWeek, yAxisID: "week", backgroundColor: WEEK_COLOUR, pointStyle: "rect", order: 3, maxBarThickness: 28 },
-      { type: "line", label: "Documented, cumulative", data: cumulative, yAxisID: "total", borderColor: "#1f2937", backgroundColor: "#1f2937", pointRadius: 2, borderWidth: 2, stepped: "after", pointStyle: "line", order: 2 },
+      { type: "line", label: "Documented, cumulative", data: cumulative, yAxisID: "total", borderColor: "#1f2937", backgroundColor: "#1f2937", pointRadius: 2, borderWidth: 2, stepped: true, pointStyle: "line", order: 2 },
       { type: "line", label: "Reported by sources (lower bound)", data: markers, yAxisID: "total", showLine: false, pointStyle: "triangle", pointRadius: 10, pointHoverRadius: 12, backgroundColor: REPORTED_COLOUR, borderColor: REPORTED_COLOUR, order: 1 },
       ...reportedLines(tally.reported_series || [], weeks),
     ],
@@ -1058,7 +1058,8 @@ function reportedLines(series, weeks) {
     label: `Reported by ${seriesName(s)} (stepped)`,
     data: reportedSteps(s.points, weeks),
     yAxisID: "total",
-    stepped: "after",
+    // Chart.js's `true` ("before") holds each figure until the next point; "after" would rise a week early.
+    stepped: true,
     spanGaps: true,
     borderColor: colours[n % colours.length],
     backgroundColor: colours[n % colours.length],

@@ -7,6 +7,9 @@ import Arrow from "./vendor/timeline-arrows/arrow.js";
 import {
   axisStep, errorText, incidentPresence, plural, quietStretches, reportMarks, resolveActor, sliderStart, splitWording,
 } from "./rules.js";
+import {
+  MEANS, boundsText, countFigure, linkPlan, meansLabel, reportedSteps, seriesName, sourceFigure,
+} from "./review.js";
 
 const LEVELS = [
   "rhetoric",
@@ -35,8 +38,9 @@ const CATEGORIES = {
   person: "person",
   other: "other",
 };
-const PARAMS = ["country", "actor", "kind", "level", "as_of", "reported_by", "incident", "who", "rollup"];
+const PARAMS = ["country", "actor", "kind", "level", "means", "as_of", "reported_by", "incident", "who", "rollup"];
 const DAY = 86_400_000;
+const NO_FILTERS = { country: "", actor: "", kind: "", level: "", means: "" };
 const NOTE_LABEL = "Filer's note, not the source's words";
 const REPORTED_COLOUR = "#6b1f4f";
 const WEEK_COLOUR = "#c9372c";
@@ -283,7 +287,7 @@ function namesIn(entry, role, max = 2) {
 }
 
 function countText(count) {
-  return `${QUALIFIERS[count.qualifier] ?? ""}${count.value} ${count.counted}`;
+  return countFigure(count);
 }
 
 /** A short line for an incident: what, who, where, in the sources' own words. */
@@ -660,6 +664,8 @@ function renderIncidentList(entries) {
         }),
         where ? h("span", { class: "where" }, where) : null,
         entry.contradictions.length ? h("span", { class: "flag" }, "⚠ contradiction") : null,
+        entry.means?.length ? h("span", { class: "means" }, `by ${entry.means.map(meansLabel).join(", ")}`) : null,
+        entry.possible_duplicates?.length ? h("span", { class: "flag duplicate-flag" }, "⧉ possible duplicate") : null,
         entry.responds_to.length ? h("span", { class: "responds" }, "↩ responds to ", entry.responds_to.map((k) => incidentRef(k))) : null,
         h("span", { class: "actors" }, actorLinks.flatMap((link, i) => (i ? [", ", link] : [link]))),
         app.fresh.has(entry.incident) ? h("span", { class: "new-badge" }, "new") : null,
@@ -685,7 +691,7 @@ function incidentRef(key) {
   if (presence === "filtered") {
     return h("span", { class: "off-screen", dataset: { presence } }, link, " ",
       h("span", { class: "muted" }, "(hidden by the current filters: "),
-      navLink({ country: "", actor: "", kind: "", level: "" }, "clear filters", { class: "clear-filters" }),
+      navLink(NO_FILTERS, "clear filters", { class: "clear-filters" }),
       h("span", { class: "muted" }, ")"));
   }
   return h("span", { class: "off-screen", dataset: { presence } }, link, " ",
@@ -743,9 +749,8 @@ function renderIncident(answer, open) {
         h("li", {}, "→ ", link.known ? incidentRef(link.incident) : h("span", {}, `${link.incident} (not in the log)`),
           link.level !== null && link.level !== undefined ? h("span", { class: "muted" }, ` · level ${link.level}`) : null))))] : null,
       answeredBy.length ? [h("dt", {}, "Answered by"), h("dd", {}, joinNodes(answeredBy.map((e) => incidentRef(e.incident))))] : null,
-      entry.counts.length ? [h("dt", {}, "Counts"), h("dd", {}, h("ul", { class: "plain" }, entry.counts.map((c) =>
-        h("li", {}, h("b", {}, countText(c)), c.range ? ` (range ${c.low}–${c.high})` : "", " — ",
-          joinNodes(c.sources.map((s) => h("q", { lang: langOfReport(s.report) }, s.wording || `${s.value}`)))))))] : null,
+      entry.counts.length ? [h("dt", {}, "Counts"), h("dd", {}, h("ul", { class: "plain counts" }, entry.counts.map(countItem)))] : null,
+      entry.means?.length ? [h("dt", {}, "Means"), h("dd", { class: "means" }, entry.means.map(meansLabel).join(", "))] : null,
       entry.actors.length ? h("dt", {}, "Actors") : null,
       entry.actors.length ? h("dd", {}, h("ul", { class: "plain actors-list" }, entry.actors.map((a) =>
         h("li", {},
@@ -767,6 +772,31 @@ function renderIncident(answer, open) {
         ": retracted", r.by ? ` by ${r.by}` : "", " — ", h("q", {}, r.reason), " ",
         h("a", { href: `/reports/${r.report}`, class: "raw" }, "report and its history"))))] : null,
   );
+}
+
+/** A merged count: the figure, whose it counts, what every source allows, each source's own. */
+function countItem(c) {
+  const disputed = c.qualifier === "disputed";
+  return h("li", { class: `count${disputed ? " disputed" : ""}`, dataset: { counted: c.counted, qualifier: c.qualifier } },
+    h("b", {}, disputed ? "⚠ " : "", countFigure(c)),
+    c.whose ? null : h("span", { class: "muted" }, " (the sources do not say whose)"),
+    disputed
+      ? h("span", { class: "muted" }, " — their figures allow no common value")
+      : h("span", { class: "muted bounds" }, ` — every source allows ${boundsText(c.bounds)}`),
+    h("ul", { class: "count-sources" }, c.sources.map((src) => h("li", {},
+      h("q", { lang: langOfReport(src.report) }, src.wording || `${src.value}`), " ",
+      h("span", { class: "muted" }, `(${sourceFigure(src)}${src.parts?.length ? `: ${src.parts.length} parts in one report, summed` : ""}`,
+        `${outletOf(src.report) ? `, ${outletOf(src.report)}` : ""})`)))),
+  );
+}
+
+/** The outlet of a report on screen, if the page has it. */
+function outletOf(report) {
+  for (const e of app.allEntries) {
+    const found = e.sources.find((s) => s.report === report);
+    if (found) return found.outlet;
+  }
+  return "";
 }
 
 function addFlag(map, report, text) {
@@ -831,6 +861,12 @@ function contradictionItem(c, withIncident) {
       c.wording ? [": ", worded(c.wording, langOfReport(c.report))] : null, ` — ${c.detail} (`,
       incidentRef(c.responds_to), ").");
   }
+  if (c.type === "count_disagreement") {
+    return h("li", { class: "contradiction" }, head, h("b", {}, "Counts disagree. "), c.detail, ".",
+      h("ul", {}, c.reports.map((r) => h("li", {}, h("b", {}, r.outlet),
+        r.speaker ? [" quoting ", h("span", { lang: langOfReport(r.report) }, r.speaker)] : null, ": ",
+        r.wording ? h("q", { lang: langOfReport(r.report) }, r.wording) : null, ` (${sourceFigure(r)})`))));
+  }
   return h("li", { class: "contradiction" }, head, c.detail || c.type);
 }
 
@@ -843,6 +879,7 @@ function renderTally(tally) {
     return;
   }
   headline.textContent = tally.headline?.text || "";
+  renderTallyFigures(tally);
   const series = new Map(tally.series.map((s) => [s.week, s]));
   const reported = tally.reported.map((r) => ({ ...r, week: mondayOf(r.speaks_for || r.published_at) }));
   let last = mondayOf(tally.start);
@@ -914,8 +951,9 @@ function renderTally(tally) {
     labels,
     datasets: [
       { type: "bar", label: "Documented attacks per week", data: perWeek, yAxisID: "week", backgroundColor: WEEK_COLOUR, pointStyle: "rect", order: 3, maxBarThickness: 28 },
-      { type: "line", label: "Documented, cumulative", data: cumulative, yAxisID: "total", borderColor: "#1f2937", backgroundColor: "#1f2937", pointRadius: 2, borderWidth: 2, stepped: "after", pointStyle: "line", order: 2 },
+      { type: "line", label: "Documented, cumulative", data: cumulative, yAxisID: "total", borderColor: "#1f2937", backgroundColor: "#1f2937", pointRadius: 2, borderWidth: 2, stepped: true, pointStyle: "line", order: 2 },
       { type: "line", label: "Reported by sources (lower bound)", data: markers, yAxisID: "total", showLine: false, pointStyle: "triangle", pointRadius: 10, pointHoverRadius: 12, backgroundColor: REPORTED_COLOUR, borderColor: REPORTED_COLOUR, order: 1 },
+      ...reportedLines(tally.reported_series || [], weeks),
     ],
   };
   const canvas = $("#tally-chart");
@@ -990,6 +1028,50 @@ function renderTally(tally) {
   )) : [h("li", { class: "empty" }, "None documented at this point.")]));
 }
 
+/** The three counts side by side, and the attacks behind the second and third. */
+function renderTallyFigures(tally) {
+  const figure = (id, value, label, note) => [
+    h("dt", { id }, label), h("dd", { "aria-labelledby": id }, h("b", {}, String(value ?? 0)), note ? h("span", { class: "muted" }, ` ${note}`) : null),
+  ];
+  fill($("#tally-figures"),
+    figure("fig-documented", tally.documented_attacks, "Documented", `certainly since ${fmtDay(tally.start)}`),
+    figure("fig-possibly", tally.possibly_in_period, "Possibly in the period", "dated across the start: may or may not count"),
+    figure("fig-double", tally.possibly_double_counted, "Possibly counted twice", "likely duplicates not yet decided"),
+  );
+  const straddling = tally.possibly_in_period_attacks || [];
+  const pairs = tally.double_count_candidates || [];
+  fill($("#tally-possible"),
+    straddling.length ? [h("h3", {}, "Possibly in the period"), h("ul", { id: "possibly-in-period", class: "attacks" }, straddling.map((a) => h("li", {},
+      h("span", { class: "when" }, fmtRange(a.when?.earliest || a.day, a.when?.latest)), " ", incidentRef(a.incident),
+      ` — its dates run across ${fmtDay(tally.start)}`)))] : null,
+    pairs.length ? [h("h3", {}, "Possibly counted twice"), h("ul", { id: "double-counted", class: "attacks" }, pairs.map((pair) => h("li", {},
+      joinNodes(pair.map((key) => incidentRef(key)), " and "), " may be one attack: ",
+      h("a", { href: "#review-heading" }, "review them"))))] : null,
+  );
+}
+
+/** Each source's reported figures as a stepped line on the cumulative scale. */
+function reportedLines(series, weeks) {
+  const colours = [REPORTED_COLOUR, "#1d6fa5", "#7a5d00", "#2f7d32", "#8a3ffc"];
+  return series.map((s, n) => ({
+    type: "line",
+    label: `Reported by ${seriesName(s)} (stepped)`,
+    data: reportedSteps(s.points, weeks),
+    yAxisID: "total",
+    // Chart.js's `true` ("before") holds each figure until the next point; "after" would rise a week early.
+    stepped: true,
+    spanGaps: true,
+    borderColor: colours[n % colours.length],
+    backgroundColor: colours[n % colours.length],
+    borderWidth: 2,
+    borderDash: [2, 3],
+    pointRadius: 0,
+    pointStyle: "line",
+    order: 1,
+    source: { outlet: s.outlet, speaker: s.speaker },
+  }));
+}
+
 // ---------------------------------------------------------------- contradictions
 
 function renderContradictions(answer) {
@@ -997,6 +1079,109 @@ function renderContradictions(answer) {
   const items = answer?.contradictions || [];
   fill(list, ...(items.length ? items.map((c) => contradictionItem(c, true)) : [h("li", { class: "empty" }, "None at this point.")]));
 }
+
+// ---------------------------------------------------------------- duplicates to review
+// Likely duplicates not yet decided (GET /duplicates), each with the analyst's two
+// answers. A decision is a write: it needs an API key, which stays in this tab's
+// sessionStorage (never in the URL, never sent anywhere but the decision itself).
+
+const KEY_STORE = "timeline-api-key";
+const reasons = new Map(); // what the analyst typed per pair, kept across live redraws
+
+/** Every undecided candidate (following `next` pages). */
+async function duplicatesAll(params) {
+  const first = await getJSON("/duplicates", { ...params, limit: 1000 });
+  let page = first;
+  let pages = 0;
+  while (page.next && pages < 20) {
+    page = await getJSON("/duplicates", { ...params, limit: 1000, cursor: page.next });
+    first.duplicates.push(...page.duplicates);
+    pages += 1;
+  }
+  return first;
+}
+
+function renderReview(answer, s) {
+  const list = $("#review-list");
+  const pairs = answer?.duplicates || [];
+  $("#review-count").textContent = `(${pairs.length})`;
+  const past = Boolean(s.as_of);
+  fill(list, ...(pairs.length ? pairs.map((pair) => reviewItem(pair, past)) : [h("li", { class: "empty" },
+    past ? "No undecided likely duplicate at this point of the log." : "No likely duplicate left to review.")]));
+}
+
+function reviewItem(pair, past) {
+  const id = `pair-${pair.incidents.join("-").replace(/[^A-Za-z0-9-]/g, "")}`;
+  return h("li", { class: "review-item", dataset: { incidents: pair.incidents.join(" ") } },
+    h("p", { class: "pair" }, joinNodes(pair.incidents.map((key) => incidentRef(key)), " and "),
+      pair.both_attacks ? h("span", { class: "badge" }, "both attacks: the tally may count one twice") : null),
+    h("ul", { class: "reasons", "aria-label": "Why they look alike" }, pair.reasons.map((r) =>
+      h("li", {}, h("b", {}, `${r.rule}: `), r.detail))),
+    past
+      ? h("p", { class: "muted" }, "Decisions are made on the log as it is now: ", navLink({ as_of: "" }, "show the log now"), ".")
+      : h("form", { class: "decide", onsubmit: (event) => event.preventDefault() },
+        h("label", { for: `${id}-reason` }, "Reason"),
+        h("input", { id: `${id}-reason`, class: "reason", type: "text", required: true, value: reasons.get(id) || null,
+          placeholder: "why you decide so (recorded with the decision)", oninput: (event) => reasons.set(id, event.target.value) }),
+        h("button", { type: "button", class: "small-button link", onclick: (event) => decide(event, "link", pair) }, "Same occurrence (link)"),
+        h("button", { type: "button", class: "small-button distinct", onclick: (event) => decide(event, "distinct", pair) }, "Not the same"),
+        h("p", { class: "decide-status", role: "status" })),
+  );
+}
+
+/** POST the decision for one candidate, then read the views again from its position. */
+async function decide(event, action, pair) {
+  const form = event.target.closest("form");
+  const status = $(".decide-status", form);
+  const reason = $(".reason", form).value.trim();
+  const key = $("#review-key").value.trim();
+  const by = $("#review-by").value.trim();
+  if (!key) {
+    status.textContent = "A decision is a write: enter an API key above (timeline keys create).";
+    $("#review-key").focus();
+    return;
+  }
+  if (!reason) {
+    status.textContent = "Say why in the reason field: it is recorded with the decision.";
+    $(".reason", form).focus();
+    return;
+  }
+  const bodies = action === "link"
+    ? linkPlan(pair.incidents, app.allEntries)
+    : [{ incidents: pair.incidents }];
+  for (const button of form.querySelectorAll("button")) button.disabled = true;
+  status.textContent = "Sending…";
+  let position = null;
+  try {
+    for (const body of bodies) {
+      const answer = await fetch(`/decisions/${action}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${key}` },
+        body: JSON.stringify({ ...body, reason, ...(by ? { decided_by: by } : {}) }),
+      });
+      const got = await answer.json().catch(() => null);
+      if (!answer.ok) throw new RequestRefused(errorText(got, answer.status), answer.status);
+      position = Math.max(position ?? 0, got.position);
+    }
+  } catch (error) {
+    status.textContent = `Not recorded: ${error.message || error}.`;
+    for (const button of form.querySelectorAll("button")) button.disabled = false;
+    return;
+  }
+  $("#review-status").textContent = action === "link"
+    ? `Linked at log position ${position}: the two are now one incident.`
+    : `Marked distinct at log position ${position}.`;
+  app.head = Math.max(app.head, position);
+  render({ minPosition: position });
+}
+
+const reviewKey = $("#review-key");
+reviewKey.value = sessionStorage.getItem(KEY_STORE) || "";
+reviewKey.addEventListener("input", () => {
+  if (reviewKey.value) sessionStorage.setItem(KEY_STORE, reviewKey.value);
+  else sessionStorage.removeItem(KEY_STORE);
+});
+$("#review-auth").addEventListener("submit", (event) => event.preventDefault());
 
 // ---------------------------------------------------------------- an actor's page
 
@@ -1085,7 +1270,8 @@ function renderFilters(s, timelineForOptions) {
   }), chosen ? chosen.id : s.actor, s.actor && !chosen ? `${s.actor} (not a registered actor)` : null);
   $("#f-kind").value = s.kind;
   $("#f-level").value = s.level;
-  $("#f-reset").href = href({ country: "", actor: "", kind: "", level: "" });
+  fillSelect($("#f-means"), "any", Object.entries(MEANS), s.means, s.means ? `${s.means} (not a means)` : null);
+  $("#f-reset").href = href(NO_FILTERS);
 }
 
 function fillSelect(select, allText, options, value, unknownText = null) {
@@ -1107,6 +1293,7 @@ $("#filters").addEventListener("change", (event) => {
     actor: form.actor.value,
     kind: form.kind.value,
     level: form.level.value,
+    means: form.means.value,
   });
 });
 $("#filters").addEventListener("submit", (event) => event.preventDefault());
@@ -1253,8 +1440,8 @@ function showError(error) {
   box.dataset.kind = "refused";
   fill(box,
     h("b", {}, "The service did not accept this view: "), error.message, ". ",
-    s.country || s.actor || s.kind || s.level
-      ? navLink({ country: "", actor: "", kind: "", level: "" }, "Clear filters", { class: "error-action", "data-nav": "reset" })
+    s.country || s.actor || s.kind || s.level || s.means
+      ? navLink(NO_FILTERS, "Clear filters", { class: "error-action", "data-nav": "reset" })
       : null,
     s.as_of ? [" ", navLink({ as_of: "" }, "Show the log now", { class: "error-action" })] : null,
     s.reported_by ? [" ", navLink({ reported_by: "" }, "Any publication day", { class: "error-action" })] : null,
@@ -1268,11 +1455,11 @@ async function render({ focus = null, minPosition = null } = {}) {
     ...(s.as_of ? { as_of: s.as_of } : minPosition ? { min_position: minPosition } : {}),
     ...(s.reported_by ? { reported_by: s.reported_by } : {}),
   };
-  const filters = { country: s.country, actor: s.actor, kind: s.kind, min_level: s.level };
-  const filtered = Boolean(s.country || s.actor || s.kind || s.level);
+  const filters = { country: s.country, actor: s.actor, kind: s.kind, min_level: s.level, means: s.means };
+  const filtered = Boolean(s.country || s.actor || s.kind || s.level || s.means);
   const onActor = Boolean(s.who);
   try {
-    const [timeline, unfiltered, tally, contradictions, actors, incident, actorHistory] = await Promise.all([
+    const [timeline, unfiltered, tally, contradictions, actors, incident, actorHistory, duplicates] = await Promise.all([
       timelineAll({ ...filters, ...common }),
       filtered ? timelineAll(common) : null,
       onActor ? null : getJSON("/tally", { group_by: "week", attacks: true, reported: true, ...common }),
@@ -1280,6 +1467,7 @@ async function render({ focus = null, minPosition = null } = {}) {
       getJSON("/actors"),
       s.incident && !onActor ? getJSON(`/incidents/${encodeURIComponent(s.incident)}`, common, { missing: true }) : null,
       onActor ? historyAll(`/actors/${encodeURIComponent(s.who)}/history`, { rollup: s.rollup === "0" ? "false" : "true", ...common }) : null,
+      onActor ? null : duplicatesAll(s.as_of ? { as_of: s.as_of } : minPosition ? { min_position: minPosition } : {}),
     ]);
     if (seq !== app.seq) return; // a newer render started meanwhile
     clearTimeout(app.retryTimer);
@@ -1318,6 +1506,7 @@ async function render({ focus = null, minPosition = null } = {}) {
       renderIncident(incident, s.incident);
       renderTally(tally);
       renderContradictions(contradictions);
+      renderReview(duplicates, s);
       document.title = incident?.entry ? `${labelText(incident.entry)} — timeline` : "timeline: escalation, attacks and actors";
       if (focus === "incident" && s.incident) {
         $("#incident-title")?.focus({ preventScroll: true });

@@ -564,7 +564,10 @@ function renderMap() {
   const range = app.timeline?.getWindow();
   const window = range ? { start: range.start.getTime(), end: range.end.getTime() } : null;
   app.map.draw(app.entries, { window, selected: state().incident });
-  $("#map").dataset.drawn = String(app.shown);
+  // What it was drawn for, on the element (for tests and screenshots).
+  Object.assign($("#map").dataset, {
+    drawn: String(app.shown), windowStart: String(window?.start ?? ""), windowEnd: String(window?.end ?? ""),
+  });
 }
 
 /**

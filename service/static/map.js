@@ -60,13 +60,24 @@ export class IncidentMap {
     const chosen = [];
     // Widest first, so a point is never hidden under a disc.
     const marks = [...content.marks].sort((a, b) => a.order - b.order);
+    const named = new Set(); // one name label per spot
     for (const mark of marks) {
       const layer = this.mark(mark, mark.incident === selected);
+      const spot = `${mark.place.name} ${mark.place.latitude} ${mark.place.longitude}`;
+      if (!named.has(spot)) {
+        named.add(spot);
+        // A small mark's name beside it; a wide disc's at its foot, clear of the marks inside it.
+        const beside = !mark.metres;
+        layer.bindTooltip(escape(mark.place.name), {
+          permanent: true, direction: beside ? "right" : "bottom", className: "place-label", offset: beside ? [mark.pixels, 0] : [0, 4],
+        });
+      }
       this.layer.addLayer(layer);
       const path = layer.getElement();
-      path.dataset.incident = mark.incident;
-      path.dataset.precision = mark.precision;
-      path.dataset.place = mark.place.name;
+      Object.assign(path.dataset, { incident: mark.incident, precision: mark.precision, place: mark.place.name });
+      const title = document.createElementNS(SVG, "title"); // the browser's own hover text
+      title.textContent = `${mark.place.name} (${mark.precision}) · ${this.describe(mark.incident)}`;
+      path.append(title);
       if (mark.incident === selected) chosen.push(layer);
     }
     for (const layer of chosen) layer.bringToFront();
@@ -74,7 +85,7 @@ export class IncidentMap {
     this.say(content);
     if (!this.fitted && content.marks.length) {
       this.fitted = true;
-      this.map.fitBounds(L.latLngBounds(content.marks.map((m) => [m.place.latitude, m.place.longitude])).pad(0.25), { maxZoom: 6 });
+      this.map.fitBounds(L.latLngBounds(content.marks.map((m) => [m.place.latitude, m.place.longitude])).pad(0.5), { maxZoom: 5.5 });
     }
     if (chosen.length) {
       const bounds = L.latLngBounds(chosen.map((l) => l.getLatLng()));
@@ -97,8 +108,6 @@ export class IncidentMap {
     const layer = mark.metres
       ? L.circle(where, { ...style, radius: mark.metres })
       : L.circleMarker(where, { ...style, radius: mark.pixels });
-    const what = this.describe(mark.incident);
-    layer.bindTooltip(`${escape(mark.place.name)} (${mark.precision}) · ${escape(what)}`, { sticky: true });
     layer.on("click", () => this.open(mark.incident));
     return layer;
   }

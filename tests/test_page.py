@@ -182,7 +182,7 @@ def test_the_page_and_its_files_are_served_from_the_package(server):
     # The vendored files are the ones VERSIONS.md records.
     vendor = Path(__file__).resolve().parent.parent / "service" / "static" / "vendor"
     recorded = re.findall(r"^([0-9a-f]{64})  (\S+)$", (vendor / "VERSIONS.md").read_text(), re.M)
-    # The page's seven libraries (Leaflet's script and style, the outlines), Swagger UI's three files.
+    # The page's libraries (Leaflet's script and style, the outlines too) and Swagger UI's files.
     assert len(recorded) == 11
     for digest, name in recorded:
         assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest, name

@@ -10,6 +10,7 @@ Set TIMELINE_PAGE_SCREENSHOTS=docs to refresh docs/page-map.png.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date, timedelta
 from typing import Any
@@ -17,20 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.test_page import (  # noqa: F401  (the fixtures, shared with the page's tests)
-    DRONE,
-    STRIKES,
-    browser,
-    get,
-    server,
-    shoot,
-    watched,
-)
+from tests import test_page
+from tests.test_page import DRONE, STRIKES, get, shoot
 
-try:
+# The page tests' fixtures (a demo server, a Chromium, a watched page), for this module too.
+server, browser, watched = test_page.server, test_page.browser, test_page.watched
+
+with contextlib.suppress(ImportError):  # else the browser fixture skips or fails with the reason
     from playwright.sync_api import Page, expect
-except ImportError:  # the browser fixture skips or fails with the reason
-    pass
 
 pytestmark = pytest.mark.timeout(120)
 DAY_MS = 86_400_000

@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -70,6 +71,12 @@ class Change:
     version: int
     position: int | None  # None when a key had already made this change: nothing written
     created: bool = True
+
+
+def _published(published_at: datetime | date | None) -> dict[str, Any]:
+    """`published_at` for a change's digest, only when given: a retry of a change
+    made before the field existed keeps the digest it was recorded with."""
+    return {} if published_at is None else {"published_at": published_at}
 
 
 def _items(request: FilingRequest) -> list[Item]:
@@ -256,8 +263,10 @@ class TimelineApplication(Application[UUID]):
         expected_version: int | None = None,
         written_by: str | None = None,
         key: str | None = None,
+        published_at: datetime | date | None = None,
     ) -> Change:
         asked = {"changes": changes, "reason": reason, "corrected_by": corrected_by}
+        asked |= _published(published_at)
         digest = change_digest("correction", {**asked, "expected_version": expected_version})
         return self._change_report(
             report_id,
@@ -265,7 +274,13 @@ class TimelineApplication(Application[UUID]):
             key,
             digest,
             lambda report: report.correct(
-                changes, reason, corrected_by, written_by, key, digest if key else None
+                changes,
+                reason,
+                corrected_by,
+                written_by,
+                key,
+                digest if key else None,
+                published_at,
             ),
         )
 
@@ -277,8 +292,10 @@ class TimelineApplication(Application[UUID]):
         expected_version: int | None = None,
         written_by: str | None = None,
         key: str | None = None,
+        published_at: datetime | date | None = None,
     ) -> Change:
         asked = {"reason": reason, "retracted_by": retracted_by}
+        asked |= _published(published_at)
         digest = change_digest("retraction", {**asked, "expected_version": expected_version})
         return self._change_report(
             report_id,
@@ -286,7 +303,7 @@ class TimelineApplication(Application[UUID]):
             key,
             digest,
             lambda report: report.retract(
-                reason, retracted_by, written_by, key, digest if key else None
+                reason, retracted_by, written_by, key, digest if key else None, published_at
             ),
         )
 
@@ -369,6 +386,34 @@ class TimelineApplication(Application[UUID]):
                 raise ActorConflictError(existing.id, conflicts) from None
             return existing, False, None
         return actor, True, recordings[0].notification.id
+
+    def register_new_actors(
+        self, actors: Sequence[tuple[str, ActorCategory | None]], written_by: str | None = None
+    ) -> int:
+        """Register actors by name alone, in one transaction; how many were new.
+
+        For importers, which meet hundreds of names nobody registered yet: one
+        commit instead of one a name. If any name is taken meanwhile, each is
+        registered on its own (`register_actor`'s rules)."""
+        fresh, seen = [], set()
+        for name, category in actors:
+            if normalise_name(name) not in seen:
+                seen.add(normalise_name(name))
+                fresh.append(Actor(name=name, category=category, written_by=written_by))
+        if not fresh:
+            return 0
+        claims = [ActorName(name=actor.name, actor_id=actor.id) for actor in fresh]
+        try:
+            self.save(*fresh, *claims)
+        except IntegrityError:
+            created = 0
+            for name, category in actors:
+                if self.resolve_actor(name) is None:
+                    created += self.register_actor(name, category=category, written_by=written_by)[
+                        1
+                    ]
+            return created
+        return len(fresh)
 
     def add_alias(
         self, actor_id: UUID, alias: Alias, written_by: str | None = None

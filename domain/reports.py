@@ -7,6 +7,7 @@ of what was said, and when it was changed and on whose word, stays readable.
 from __future__ import annotations
 
 import hashlib
+from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -16,7 +17,7 @@ from eventsourcing.utils import get_topic
 from pydantic_core import to_jsonable_python
 
 from domain.errors import ChangeKeyConflictError, ReportRetractedError
-from domain.history import no_change_key, no_writer
+from domain.history import change_published_v4, no_change_key, no_writer, report_fields_v3
 from domain.values import ReportContent
 
 # Keys are the client's; the id derived from one is the same everywhere, so the
@@ -52,20 +53,25 @@ class Report(Aggregate):
     INITIAL_VERSION = 1
 
     # Version 2 of each event records `written_by`, the API key that wrote it.
+    # Version 3 of `Filed`: content with `means`, `aggregate`, and counts with
+    # `whose`, `low` and `high`.
     class Filed(Aggregate.Created):
-        class_version = 2
+        class_version = 3
         upcast_v1_v2 = staticmethod(no_writer)
+        upcast_v2_v3 = staticmethod(report_fields_v3)
         content: ReportContent
         key: str | None
         digest: str
         written_by: str | None
 
     # Version 3 of a change records the client's idempotency `key` and the
-    # `digest` of the request it came with.
+    # `digest` of the request it came with; version 4, `published_at`, when the
+    # source published the change (None: it counts from its recorded time).
     class Corrected(Aggregate.Event):
-        class_version = 3
+        class_version = 4
         upcast_v1_v2 = staticmethod(no_writer)
         upcast_v2_v3 = staticmethod(no_change_key)
+        upcast_v3_v4 = staticmethod(change_published_v4)
         fields: tuple[str, ...]
         changes: dict[str, Any]
         reason: str
@@ -73,16 +79,19 @@ class Report(Aggregate):
         written_by: str | None
         key: str | None
         digest: str | None
+        published_at: datetime | date | None
 
     class Retracted(Aggregate.Event):
-        class_version = 3
+        class_version = 4
         upcast_v1_v2 = staticmethod(no_writer)
         upcast_v2_v3 = staticmethod(no_change_key)
+        upcast_v3_v4 = staticmethod(change_published_v4)
         reason: str
         retracted_by: str | None
         written_by: str | None
         key: str | None
         digest: str | None
+        published_at: datetime | date | None
 
     @staticmethod
     def create_id(content: ReportContent, key: str | None = None, **_: Any) -> UUID:
@@ -146,6 +155,7 @@ class Report(Aggregate):
         written_by: str | None = None,
         key: str | None = None,
         digest: str | None = None,
+        published_at: datetime | date | None = None,
     ) -> None:
         """Replace some fields; the whole report must still be valid afterwards."""
         if self.retracted:
@@ -160,6 +170,7 @@ class Report(Aggregate):
             written_by=written_by,
             key=key,
             digest=digest,
+            published_at=published_at,
         )
 
     @event(Corrected)
@@ -172,6 +183,7 @@ class Report(Aggregate):
         written_by: str | None,
         key: str | None,
         digest: str | None,
+        published_at: datetime | date | None,
     ) -> None:
         self.content = ReportContent.model_validate({**dict(self.content), **changes})
         self.corrections += 1
@@ -184,11 +196,17 @@ class Report(Aggregate):
         written_by: str | None = None,
         key: str | None = None,
         digest: str | None = None,
+        published_at: datetime | date | None = None,
     ) -> None:
         if self.retracted:
             raise ReportRetractedError(self.id)
         self._retracted(
-            reason=reason, retracted_by=retracted_by, written_by=written_by, key=key, digest=digest
+            reason=reason,
+            retracted_by=retracted_by,
+            written_by=written_by,
+            key=key,
+            digest=digest,
+            published_at=published_at,
         )
 
     @event(Retracted)
@@ -199,6 +217,7 @@ class Report(Aggregate):
         written_by: str | None,
         key: str | None,
         digest: str | None,
+        published_at: datetime | date | None,
     ) -> None:
         self.retracted = True
         self.retraction_reason = reason

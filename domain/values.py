@@ -19,6 +19,7 @@ import pycountry
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -99,6 +100,46 @@ class Counted(StrEnum):
     ATTACKS = "attacks"
     STRIKES = "strikes"
     TARGETS = "targets"
+
+
+class Whose(StrEnum):
+    """Whose dead or wounded a count counts, when the source says; a count may
+    also name one of the report's actor mentions instead (one side's losses)."""
+
+    CIVILIANS = "civilians"
+    COMBATANTS = "combatants"
+    UNKNOWN = "unknown"  # the source says it cannot tell (UCDP deaths_unknown)
+
+
+class Means(StrEnum):
+    """What was used, as analysts chart it. Kept short on purpose: each value is
+    one that ACLED's sub-event types or UCDP's events name, or that wires report
+    as such. A new value is an enum member here; old reports never carry it."""
+
+    DRONE = "drone"  # uncrewed aircraft, one-way attack drones included
+    AIR_STRIKE = "air_strike"  # crewed aircraft, or ACLED "Air/drone strike" unspecified
+    MISSILE = "missile"  # guided: ballistic, cruise, anti-tank guided
+    ROCKET = "rocket"  # unguided rockets, rocket launchers
+    ARTILLERY = "artillery"  # guns and shelling (ACLED "Shelling/artillery/missile attack")
+    MORTAR = "mortar"
+    IED = "ied"  # ACLED "Remote explosive/landmine/IED"
+    SUICIDE_BOMB = "suicide_bomb"  # ACLED "Suicide bomb"
+    GRENADE = "grenade"  # ACLED "Grenade"
+    SMALL_ARMS = "small_arms"  # rifles, machine guns
+    ARMED_CLASH = "armed_clash"  # ACLED "Armed clash": fighting, weapons not stated
+    CHEMICAL = "chemical"  # ACLED "Chemical weapon"
+
+
+WHOSE_GROUPS = frozenset(Whose)
+MEANS_LISTED = ", ".join(m.value for m in Means)
+
+
+def means_value(value: str) -> str:
+    """One means as the vocabulary spells it, or a ValueError naming it and listing it
+    (for query filters, whose errors pydantic's enum message would not name)."""
+    if value in {m.value for m in Means}:
+        return value
+    raise ValueError(f"{value!r} is not a means; the vocabulary is: {MEANS_LISTED}")
 
 
 class ActorCategory(StrEnum):
@@ -299,10 +340,24 @@ class ActorMention(ValueObject):
     )
 
 
+CountValue = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
 class Count(ValueObject):
-    value: int = Field(ge=0, le=10_000_000)
+    value: CountValue
     qualifier: Qualifier = Qualifier.EXACT
     counted: Counted
+    whose: Name | None = Field(
+        default=None,
+        description="Whose dead, wounded or casualties: civilians, combatants, unknown, "
+        "or the name of one of the report's actor mentions (that side's losses).",
+    )
+    low: CountValue | None = Field(
+        default=None, description="Lowest credible figure beside `value` (UCDP low)."
+    )
+    high: CountValue | None = Field(
+        default=None, description="Highest credible figure beside `value` (UCDP high)."
+    )
     wording: Text | None = None
 
     model_config = ConfigDict(
@@ -317,6 +372,64 @@ class Count(ValueObject):
             }
         },
     )
+
+    @field_validator("whose")
+    @classmethod
+    def _group_as_written(cls, whose: str | None) -> str | None:
+        # "Civilians" is the group, not an actor named so: keep one spelling.
+        if whose is not None and whose.casefold() in WHOSE_GROUPS:
+            return whose.casefold()
+        return whose
+
+    @field_validator("low")
+    @classmethod
+    def _low_below_value(cls, low: int | None, info: ValidationInfo) -> int | None:
+        value = info.data.get("value")
+        if low is not None and value is not None and low > value:
+            raise ValueError(f"low ({low}) is above value ({value}); low <= value <= high")
+        return low
+
+    @field_validator("high")
+    @classmethod
+    def _high_above_value(cls, high: int | None, info: ValidationInfo) -> int | None:
+        value = info.data.get("value")
+        if high is not None and value is not None and high < value:
+            raise ValueError(f"high ({high}) is below value ({value}); low <= value <= high")
+        return high
+
+
+def whose_problem(count: Count, mentioned: set[str]) -> str | None:
+    """Why a count's `whose` means nothing in its report (None: it is fine).
+
+    `mentioned` holds the report's actor mentions, normalised."""
+    if count.whose is None or count.whose in WHOSE_GROUPS:
+        return None
+    if normalise_name(count.whose) in mentioned:
+        return None
+    return (
+        f"whose {count.whose!r} is neither civilians, combatants nor unknown, nor an actor "
+        "this report mentions; name the actor in `actors` too, or use one of those groups"
+    )
+
+
+def day_or_instant(value: Any) -> Any:
+    """A publication time as given: a bare day stays a day, since turning it
+    into midnight would invent precision."""
+    if isinstance(value, str) and len(value.strip()) == 10:
+        return date.fromisoformat(value.strip())
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return value
+
+
+def aware(value: datetime | date | None) -> datetime | date | None:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError("an instant needs a UTC offset, e.g. 2024-02-02T23:40:00+00:00")
+    return value
+
+
+# When a source published something: a day (2024-02-02) or an instant with its offset.
+PublishedAt = Annotated[datetime | date, BeforeValidator(day_or_instant), AfterValidator(aware)]
 
 
 class Source(ValueObject):
@@ -359,19 +472,12 @@ class Source(ValueObject):
     @field_validator("published_at", mode="before")
     @classmethod
     def _day_or_instant(cls, value: Any) -> Any:
-        # A bare day stays a day: turning it into midnight would invent precision.
-        if isinstance(value, str) and len(value.strip()) == 10:
-            return date.fromisoformat(value.strip())
-        if isinstance(value, str):
-            return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        return value
+        return day_or_instant(value)
 
     @field_validator("published_at")
     @classmethod
     def _aware(cls, value: datetime | date | None) -> datetime | date | None:
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise ValueError("an instant needs a UTC offset, e.g. 2024-02-02T23:40:00+00:00")
-        return value
+        return aware(value)
 
 
 class ReportContent(ValueObject):
@@ -386,6 +492,16 @@ class ReportContent(ValueObject):
     places: tuple[Place, ...] = Field(default=(), max_length=20)
     actors: tuple[ActorMention, ...] = Field(default=(), max_length=50)
     counts: tuple[Count, ...] = Field(default=(), max_length=20)
+    means: tuple[Means, ...] = Field(
+        default=(),
+        max_length=len(Means),
+        description="What was used, from a fixed vocabulary (see the README's model).",
+    )
+    aggregate: bool = Field(
+        default=False,
+        description="The report sums several occurrences (a daily or regional total, "
+        "UCDP event_clarity 2) instead of describing one.",
+    )
     source: Source
     incident_key: Slug | None = Field(
         default=None, description="Groups reports of the same occurrence."
@@ -420,6 +536,7 @@ class ReportContent(ValueObject):
                         "wording": "plus de 85 sites",
                     }
                 ],
+                "means": ["air_strike"],
                 "source": {
                     "outlet": "AFP",
                     "speaker": "Centcom",
@@ -432,6 +549,23 @@ class ReportContent(ValueObject):
             }
         },
     )
+
+    @field_validator("counts")
+    @classmethod
+    def _whose_is_mentioned(cls, counts: tuple[Count, ...], info: ValidationInfo) -> Any:
+        mentioned = {normalise_name(m.name) for m in info.data.get("actors", ())}
+        for index, count in enumerate(counts):
+            problem = whose_problem(count, mentioned)
+            if problem is not None:
+                raise ValueError(f"counts.{index}.whose: {problem}")
+        return counts
+
+    @field_validator("means")
+    @classmethod
+    def _means_once(cls, means: tuple[Means, ...]) -> tuple[Means, ...]:
+        if len(set(means)) != len(means):
+            raise ValueError("lists a means twice; name each once")
+        return means
 
     @model_validator(mode="after")
     def _not_its_own_answer(self) -> ReportContent:

@@ -13,14 +13,12 @@ import orjson
 
 from projections.database import Cursor
 from projections.generation import Generation
+from projections.history_counts import summary
 from projections.members import members as within
 from projections.members import names
 from projections.paging import after_key, encode_cursor
 from projections.reading import ReadView
-from projections.versioned import valid_at
 
-VIOLENT = ("attack", "strike")
-SPOKEN = ("statement", "threat", "claim_of_responsibility", "denial", "tally")
 ORDER = ("earliest", "report", "key")  # an actor's history in time order; its cursor's key
 
 
@@ -54,7 +52,7 @@ class ActorHistoryView(ReadView):
         members = within(cursor, self.actors, as_of, actor_id) if rollup else {actor_id}
         marks = ", ".join(["%s"] * len(members))
         where, params = f"actor IN ({marks})", sorted(members)
-        summary, count = self._summary(cursor, as_of, where, params)
+        counts, count = self._summary(cursor, as_of, actor_id, rollup)
         if after:
             sub, sub_params = after_key(ORDER, after)
             where, params = f"{where} AND {sub}", [*params, *sub_params]
@@ -70,41 +68,16 @@ class ActorHistoryView(ReadView):
         return {
             "actor": {**actor, "members": sorted(members - {actor_id})},
             "rollup": rollup,
-            "summary": summary,
+            "summary": counts,
             "appearance_count": count,
             "appearances": appearances,
             "next": encode_cursor([page[-1][c] for c in ORDER]) if more else None,
         }
 
     def _summary(
-        self, cursor: Cursor, as_of: int | None, where: str, params: list[str]
+        self, cursor: Cursor, as_of: int | None, actor_id: str, rollup: bool
     ) -> tuple[dict[str, int], int]:
-        """Counts over every appearance (not just one page), by the database, from the
-        appearances' narrow columns (no doc is read)."""
-
-        def among(values: tuple[str, ...]) -> str:
-            return "(" + ", ".join(f"'{v}'" for v in values) + ")"
-
-        live = "retracted = 0"
-        counts = {
-            "reports": f"DISTINCT CASE WHEN {live} THEN report END",
-            "incidents": f"DISTINCT CASE WHEN {live} THEN incident END",
-            "attacks_carried_out": f"DISTINCT CASE WHEN {live} AND role = 'perpetrator' "
-            f"AND kind IN {among(VIOLENT)} THEN incident END",
-            "attacks_suffered": f"DISTINCT CASE WHEN {live} AND role IN ('target', 'affected') "
-            f"AND kind IN {among((*VIOLENT, 'casualties'))} THEN incident END",
-            "statements": f"DISTINCT CASE WHEN {live} AND (role = 'speaker' OR "
-            f"(kind IN {among(SPOKEN)} AND role = 'claimant')) THEN report END",
-            "denials": f"DISTINCT CASE WHEN {live} AND (role = 'denier' OR "
-            "(kind = 'denial' AND role = 'speaker')) THEN report END",
-            "retracted_reports": "DISTINCT CASE WHEN retracted = 1 THEN report END",
-        }
-        selected = ", ".join(f"COUNT({sql}) AS {name}" for name, sql in counts.items())
-        validity, args = valid_at(as_of)
-        cursor.execute(
-            f"SELECT COUNT(*) AS appearances, {selected} "
-            f"FROM {self.appearances.sql} WHERE {validity} AND ({where})",
-            [*args, *params],
-        )
-        row = dict(cursor.fetchone())
-        return {name: int(row[name]) for name in counts}, int(row["appearances"])
+        """Counts over every appearance (not just one page): the sums the fold keeps,
+        one row whatever the history's length."""
+        found = self.gen.actor_counts.fetch(cursor, as_of, ("doc",), "key = %s", (actor_id,))
+        return summary(orjson.loads(found[0]["doc"]) if found else None, rollup)

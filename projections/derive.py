@@ -28,8 +28,9 @@ def incident_row(entry: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...]
 
 
 def incident_tags(entry: dict[str, Any]) -> set[str]:
-    """What the timeline filters an incident by: its kinds, countries and actors."""
+    """What the timeline filters an incident by: its kinds, countries, actors and means."""
     tags = {f"kind:{k}" for k in entry["kinds"]}
+    tags |= {f"means:{m}" for m in entry["means"]}
     tags |= {f"country:{c}" for c in entry["countries"]}
     tags |= {f"actor:{a['actor_id']}" for a in entry["actors"] if a["actor_id"]}
     return tags
@@ -54,6 +55,7 @@ def attack(entry: dict[str, Any]) -> dict[str, Any] | None:
         "week": week_of(day),
         "when": entry["when"],
         "countries": entry["countries"],
+        "means": entry["means"],
         "targets": keys({"target", "affected"}),
         "claimants": keys({"claimant"}) or keys({"perpetrator"}),
         "level": entry["level"],
@@ -80,6 +82,7 @@ def reported_tally(report: dict[str, Any], resolve: Resolver) -> dict[str, Any] 
         "when": content["when"],
         "targets": [{"key": t["key"], "name": t["name"]} for t in targets],
         "countries": sorted({p["country"] for p in content.get("places", ()) if p.get("country")}),
+        "means": list(content.get("means", ())),
         "outlet": source["outlet"],
         "speaker": source.get("speaker"),
         "published_at": source.get("published_at"),

@@ -110,9 +110,12 @@ def changes(view: Any, cursor: Cursor, after: int, upto: int) -> list[dict[str, 
 
 
 def matches(view_name: str, doc: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
-    """Whether one row concerns a subscriber's filter (actor ids, country, kind)."""
+    """Whether one row concerns a subscriber's filter (actor ids, country, kind, means)."""
     actors: set[str] | None = filters.get("actors")
     country: str | None = filters.get("country")
+    means = filters.get("means")  # any of them
+    if means and view_name != "actor_history" and not means & set(doc.get("means", ())):
+        return False
     if view_name == "timeline":
         if country and country not in doc.get("countries", ()):
             return False

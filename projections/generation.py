@@ -12,7 +12,8 @@ is stored once, not once per view, and an event is applied once:
   within it, suffered each day: what the tally sums), `tallies` (figures
   sources reported) and `tally_about` (who each is about, with its figures'
   count and its highest credible attack figure);
-- actor histories: `appearances`.
+- actor histories: `appearances`, and `actor_counts` (each actor's summary,
+  on its own and with the actors within it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from projections.versioned import Column, Derived, VersionedTable
 NAME = "views"  # the read side's row in tl_generations and tl_tracking
 # Bump when the tables change (columns, derived columns, indexes relied on):
 # stores with another shape then rebuild the read side (runner.create_meta).
-SHAPE = 7
+# 9: means tags, attacks' and tallies' means, counts per (counted, whose);
+# actor_counts (history summaries kept as sums).
+SHAPE = 9
 
 INCIDENT_ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
 HISTORY_ORDER = ("earliest", "report", "key")  # an actor's history, and its cursor's key
@@ -134,6 +137,9 @@ class Generation:
             (("actor", "earliest"), ("report",)),
             current_orders=(("actor", *HISTORY_ORDER),),
         )
+        # Each actor's history summary, kept as sums (projections.history_counts),
+        # so that a summary reads one row however many appearances it counts.
+        self.actor_counts = VersionedTable(db, f"{prefix}_actor_counts")
         self.mentions = db.table(f"{prefix}_mentions")
         self.times = db.table(f"{prefix}_times")
 
@@ -149,6 +155,7 @@ class Generation:
             self.tallies,
             self.tally_about,
             self.appearances,
+            self.actor_counts,
         ]
 
     # Tables ---------------------------------------------------------------------------

@@ -9,8 +9,10 @@ Rules (the README repeats them):
   interval is what all sources allow. If they do not, the sources disagree
   beyond their stated precision: the entry sits where most sources agree,
   keeps the envelope of all of them, and lists the disagreement.
-- Counts: per thing counted, the range across sources; any "at least" makes
-  the merged count a lower bound (85 and "plus de 85" give "at least 85").
+- Counts: per (counted, whose), see `projections/counts.py`: a report's parts
+  summed, the sources' bounds intersected, a `count_disagreement` when they
+  cannot all be true.
+- Means: the union of what the sources say was used.
 - Escalation ladder, lowest to highest (LEVELS).
 """
 
@@ -19,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
+
+from projections.counts import merge_counts, whose_resolver
 
 APPROXIMATE_SLACK_DAYS = 7
 
@@ -117,47 +121,6 @@ def merge_when(reports: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str,
         ],
     }
     return merged, contradiction
-
-
-def merge_counts(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    by_thing: dict[str, list[tuple[dict[str, Any], str]]] = {}
-    for report in reports:
-        for count in report["content"].get("counts", ()):
-            by_thing.setdefault(count["counted"], []).append((count, report["id"]))
-    merged = []
-    for counted in sorted(by_thing):
-        stated = by_thing[counted]
-        values = [c["value"] for c, _ in stated]
-        qualifiers = {c["qualifier"] for c, _ in stated}
-        low, high = min(values), max(values)
-        if "at_least" in qualifiers:
-            qualifier = "at_least"
-            value = max(c["value"] for c, _ in stated if c["qualifier"] in ("at_least", "exact"))
-        elif qualifiers == {"exact"}:
-            qualifier, value = ("exact", low) if low == high else ("range", low)
-        elif qualifiers == {"at_most"}:
-            qualifier, value = "at_most", low
-        else:
-            qualifier, value = ("about" if low == high else "range"), low
-        merged.append(
-            {
-                "counted": counted,
-                "qualifier": qualifier,
-                "value": value,
-                "low": low,
-                "high": high,
-                "sources": [
-                    {
-                        "report": rid,
-                        "value": c["value"],
-                        "qualifier": c["qualifier"],
-                        "wording": c.get("wording"),
-                    }
-                    for c, rid in stated
-                ],
-            }
-        )
-    return merged
 
 
 def merge_actors(reports: list[dict[str, Any]], resolve: Resolver) -> list[dict[str, Any]]:
@@ -272,6 +235,8 @@ def incident_core(key: str, reports: Iterable[dict[str, Any]], resolve: Resolver
         for c in r["content"].get("counts", ())
     )
     level = escalation_level(kinds, harmed, actors) if active else None
+    counts, disputed = merge_counts(active, whose_resolver(resolve))
+    contradictions = [disagreement] if disagreement and active else []
     return {
         "incident": key,
         "status": "active" if active else "retracted",
@@ -287,8 +252,10 @@ def incident_core(key: str, reports: Iterable[dict[str, Any]], resolve: Resolver
         "responds_to": sorted(
             {r["content"]["responds_to"] for r in active if r["content"].get("responds_to")}
         ),
+        "means": sorted({m for r in active for m in r["content"].get("means", ())}),
+        "counts": counts,
         "source_count": len(active),
-        "contradictions": [disagreement] if disagreement and active else [],
+        "contradictions": [*contradictions, *disputed],
         "_reports": reports,
         "_active": active,
     }
@@ -325,7 +292,8 @@ def merge_incident(
         "level": core["level"],
         "level_name": core["level_name"],
         "actors": core["actors"],
-        "counts": merge_counts(active),
+        "counts": core["counts"],
+        "means": core["means"],
         "places": core["places"],
         "countries": core["countries"],
         "responds_to": core["responds_to"],

@@ -23,9 +23,10 @@ from typing import Any
 import orjson
 
 from domain.values import normalise_name
-from projections import derive, fold
+from projections import derive, fold, history_counts
 from projections.database import Cursor
 from projections.generation import Generation, utc_text
+from projections.history_counts import Appearance
 from projections.json_sql import JsonSql
 from projections.log_reader import LoggedEvent
 from projections.members import descendants, members
@@ -62,12 +63,22 @@ class Projector:
         if after is None:  # pragma: no cover - a report's events come in order
             return
         new = before is None  # its first event: nothing of it to look up or replace
+        touched = sorted({incident_of(doc) for doc in (before, after) if doc})
+        # Only this report's appearances change: the others' are read once.
+        others = {i: rows.incident_appearances(i) for i in touched}
+        shares = history_counts.combined(
+            history_counts.incident_share(others[i], self._ancestry) for i in touched
+        )
         rows.put(self.gen.reports, after["id"], after, position, (incident_of(after),), new=new)
         rows.set_mentions(after["id"], fold.mention_tokens(after), new)
-        for incident in sorted({incident_of(doc) for doc in (before, after) if doc}):
+        for incident in touched:
             self._incident(incident, position)
         self._tally(after, position)
-        self._appearances(after, position, new)
+        mine = self._appearances(after, position, new)
+        for incident in touched:
+            kept = [a for a in others[incident] if a.report != after["id"]]
+            others[incident] = kept + mine if incident == incident_of(after) else kept
+        self._recount(shares, self._shares(touched, others), position)
 
     def _incident(self, incident: str, position: int) -> None:
         gen, rows = self.gen, self.rows
@@ -158,7 +169,9 @@ class Projector:
         for key, columns in sorted(wanted.items()):
             rows.put(gen.tally_about, key, {"columns": columns}, position, columns)
 
-    def _appearances(self, report: dict[str, Any], position: int, new: bool = False) -> None:
+    def _appearances(
+        self, report: dict[str, Any], position: int, new: bool = False
+    ) -> list[Appearance]:
         gen, rows = self.gen, self.rows
         wanted = derive.appearances(report, self.resolve)
         if not new:  # a new report has no appearances yet
@@ -168,6 +181,33 @@ class Projector:
         for key in sorted(wanted):
             doc = wanted[key]
             rows.put(gen.appearances, key, doc, position, derive.appearance_columns(doc), new=new)
+        return [
+            Appearance(d["actor"], d["report"], d["role"], d["kind"], bool(d["retracted"]))
+            for d in wanted.values()
+        ]
+
+    # History summaries -------------------------------------------------------------------
+
+    def _shares(
+        self, incidents: list[str], known: dict[str, list[Appearance]] | None = None
+    ) -> history_counts.Shares:
+        """What these incidents add to each actor's history summary: from their
+        appearances as rows stand, or as `known`."""
+        appearances = known or {i: self.rows.incident_appearances(i) for i in incidents}
+        return history_counts.combined(
+            history_counts.incident_share(appearances[i], self._ancestry) for i in incidents
+        )
+
+    def _recount(
+        self, before: history_counts.Shares, after: history_counts.Shares, position: int
+    ) -> None:
+        table = self.gen.actor_counts
+        changed = history_counts.changed_totals(self.rows.actor_totals, before, after)
+        for actor, totals in changed.items():
+            if totals is None:
+                self.rows.remove(table, actor, position)
+            else:
+                self.rows.put(table, actor, totals, position)
 
     # Actors -----------------------------------------------------------------------------
 
@@ -181,16 +221,21 @@ class Projector:
         # new parent, or a registration that gives actors already within it one.
         # (An attack that named it by id before it was registered counted for no
         # actor: it is re-resolved below.)
-        moved = []
+        moved, regrouped, shares = [], [], {}
         if event.type != "Actor.AliasAdded":
             within = rows.within(actor_id)
             if event.type == "Actor.ParentSet" or len(within) > 1:
                 moved = rows.attacks_on(sorted(within))
                 self._count([c for a in moved for c in self._contributions(a, -1)], position)
+                # Its histories now count for other actors too (or no longer).
+                regrouped = rows.incidents_naming(sorted(within))
+                shares = self._shares(regrouped)
         rows.put(gen.actors, actor_id, doc, position)
         self._ancestors.clear()  # it may have a new parent
         if moved:
             self._count([c for a in moved for c in self._contributions(a, 1)], position)
+        if regrouped:
+            self._recount(shares, self._shares(regrouped), position)
         changed = set()
         for name in new_names:
             norm = normalise_name(name)
@@ -202,11 +247,14 @@ class Projector:
             return
         # Reports naming this actor, before or after it was registered.
         docs = [d for d in map(rows.report, rows.reports_naming(sorted(changed))) if d]
+        touched = sorted({incident_of(report) for report in docs})
+        shares = self._shares(touched)
         for report in docs:
             self._tally(report, position)
             self._appearances(report, position)
-        for incident in sorted({incident_of(report) for report in docs}):
+        for incident in touched:
             self._incident(incident, position)
+        self._recount(shares, self._shares(touched), position)
 
     def resolve(self, name: str, explicit_id: str | None) -> dict[str, Any]:
         """Which actor a mention means now: its explicit id, else its name's owner."""
@@ -297,6 +345,31 @@ class SqlRows:
         rows = self.gen.appearances.fetch(self.cursor, None, ("key",), "report = %s", (report_id,))
         return [row["key"] for row in rows]
 
+    def incident_appearances(self, incident: str) -> list[Appearance]:
+        gen = self.gen
+        self.cursor.execute(
+            f"SELECT a.actor, a.report, a.role, a.kind, a.retracted "
+            f"FROM {gen.reports.sql} r JOIN {gen.appearances.sql} a ON a.report = r.key "
+            "WHERE r.incident = %s AND r.valid_to IS NULL AND a.valid_to IS NULL",
+            (incident,),
+        )
+        columns = ("actor", "report", "role", "kind", "retracted")
+        return [
+            Appearance(*(row[c] for c in columns[:4]), bool(row["retracted"]))
+            for row in self.cursor.fetchall()
+        ]
+
+    def incidents_naming(self, actor_ids: list[str]) -> list[str]:
+        """The incidents with a current appearance of one of `actor_ids`."""
+        marks = ", ".join(["%s"] * len(actor_ids))
+        rows = self.gen.appearances.fetch(
+            self.cursor, None, ("DISTINCT incident",), f"actor IN ({marks})", actor_ids
+        )
+        return sorted(row["incident"] for row in rows)
+
+    def actor_totals(self, actor_id: str) -> dict[str, Any] | None:
+        return self._doc(self.gen.actor_counts, actor_id)
+
     def set_mentions(self, report_id: str, tokens: list[str], new: bool) -> None:
         cursor, table = self.cursor, self.gen.mentions
         if not new:
@@ -372,7 +445,7 @@ class MemoryRows:
         self.gen = gen
         # Documents the fold reads again: actors as dicts (few); reports, attacks
         # and tallies packed as their JSON (most of the memory a rebuild holds).
-        self._parsed = {gen.actors.name}
+        self._parsed = {gen.actors.name, gen.actor_counts.name}
         self._packed = {gen.reports.name, gen.attacks.name, gen.tallies.name}
         self._current: dict[str, dict[str, _Row]] = {t.name: {} for t in gen.versioned()}
         self._pending: dict[str, list[_Row]] = {t.name: [] for t in gen.versioned()}
@@ -518,6 +591,24 @@ class MemoryRows:
 
     def appearance_keys(self, report_id: str) -> list[str]:
         return sorted(self._appearances.get(report_id, ()))
+
+    def incident_appearances(self, incident: str) -> list[Appearance]:
+        current = self._current[self.gen.appearances.name]
+        found = []
+        for report in self._by_incident.get(incident, ()):
+            for key in self._appearances.get(report, ()):
+                actor, report_id, _, _, role, kind, retracted = current[key].values
+                found.append(Appearance(actor, report_id, role, kind, bool(retracted)))
+        return found
+
+    def incidents_naming(self, actor_ids: list[str]) -> list[str]:
+        # A scan, as for `attacks_on`: only an actor's new parent (rare) asks.
+        wanted = set(actor_ids)
+        current = self._current[self.gen.appearances.name].values()
+        return sorted({row.values[3] for row in current if row.values[0] in wanted})
+
+    def actor_totals(self, actor_id: str) -> dict[str, Any] | None:
+        return self._doc(self.gen.actor_counts, actor_id)
 
     def reports_naming(self, tokens: list[str]) -> list[str]:
         found: set[str] = set()

@@ -27,6 +27,7 @@ from projections.versioned import valid_at
 # the tally's own start ("mi-octobre" vs 2023-10-17).
 START_TOLERANCE_DAYS = 21
 UNCLAIMED = "unclaimed"
+UNSTATED = "unstated"  # an attack whose sources say nothing of the means
 
 
 class TallyView(ReadView):
@@ -105,12 +106,13 @@ class TallyView(ReadView):
         self, cursor: Cursor, as_of: int | None, group_by: str, where: str, params: list[Any]
     ) -> dict[str, int]:
         """Attacks per label, counted by the database: each of its countries (or
-        "unknown"), each of its claimants' names (or "unclaimed")."""
-        array, field, empty = (
-            ("countries", None, "unknown")
-            if group_by == "country"
-            else ("claimants", "name", UNCLAIMED)
-        )
+        "unknown"), each of its claimants' names (or "unclaimed"), each of its
+        means (or "unstated")."""
+        array, field, empty = {
+            "country": ("countries", None, "unknown"),
+            "claimant": ("claimants", "name", UNCLAIMED),
+            "means": ("means", None, UNSTATED),
+        }[group_by]
         join, item = self.json.each("a.doc", array, field)
         label = f"COALESCE({item}, '{empty}')"
         validity, args = valid_at(as_of)

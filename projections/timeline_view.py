@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from projections.database import Cursor
+from projections.exports.fields import located_places
 from projections.generation import INCIDENT_ORDER as ORDER
 from projections.generation import Generation
 from projections.merge import responses_before_cause
@@ -39,6 +42,7 @@ class TimelineView(ReadView):
         country: str | None = None,
         actor_ids: set[str] | None = None,
         kind: str | None = None,
+        means: list[str] | None = None,
         min_level: int | None = None,
         after: str | None = None,
         limit: int = 100,
@@ -64,6 +68,8 @@ class TimelineView(ReadView):
             tag_sets.append([f"country:{country}"])
         if kind:
             tag_sets.append([f"kind:{kind}"])
+        if means:  # any of them
+            tag_sets.append(sorted({f"means:{m}" for m in means}))
         if actor_ids is not None:  # an empty set matches nothing
             tag_sets.append(sorted(f"actor:{a}" for a in actor_ids))
         for tags in tag_sets:
@@ -98,6 +104,18 @@ class TimelineView(ReadView):
             last = page[-1]
             cursor_out = encode_cursor([last[column] for column in ORDER])
         return entries, cursor_out
+
+    def export_page(
+        self, cursor: Cursor, as_of: int | None, **query: Any
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of `entries` with all their sources and `located`: the places with
+        coordinates their active reports give (the merged entry keeps names only)."""
+        entries, next_cursor = self.entries(cursor, as_of, sources=True, **query)
+        docs = self.report_rows(cursor, as_of, [entry["incident"] for entry in entries])
+        for entry in entries:
+            reports = (orjson.loads(row["doc"]) for row in docs[entry["incident"]])
+            entry["located"] = located_places(reports)
+        return entries, next_cursor
 
     def _tag_filter(self, as_of: int | None, tags: list[str]) -> tuple[str, list[Any]]:
         if not tags:

@@ -15,6 +15,8 @@ from service import (
     actors_routes,
     docs,
     errors,
+    export_routes,
+    imports_routes,
     log_routes,
     page,
     reports_routes,
@@ -86,13 +88,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        by_path={"/imports": settings.max_import_bytes},
+    )
     errors.install(app)
     guarded = [Depends(store_available), Depends(access)]
     app.include_router(reports_routes.router, dependencies=guarded)
     app.include_router(actors_routes.router, dependencies=guarded)
+    app.include_router(imports_routes.router, dependencies=guarded)
     app.include_router(log_routes.router, dependencies=guarded)
     app.include_router(views_routes.router, dependencies=guarded)
+    app.include_router(export_routes.router, dependencies=guarded)
     app.include_router(subscribe_routes.router)  # checks keys itself (SSE and WebSocket)
     app.include_router(page.router)  # the web page and its files: public, no key check
     app.include_router(docs.router_for(app))  # Swagger UI, from static/vendor/swagger-ui

@@ -120,7 +120,10 @@ def load_examples(settings: Settings) -> int:
 @app.command()
 def ingest(
     file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="JSON or NDJSON reports")
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="JSON or NDJSON reports, or a --format CSV file"
+        ),
     ],
     database_url: DatabaseOption = None,
     api: Annotated[
@@ -129,8 +132,24 @@ def ingest(
     key: Annotated[
         str | None, typer.Option(envvar="TIMELINE_API_KEY", help="API key, with --api")
     ] = None,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="acled or ucdp: FILE is that dataset's CSV (re-imports correct)"
+        ),
+    ] = None,
+    deleted: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="With --format acled: ACLED's deleted list"),
+    ] = None,
+    skip_bad: Annotated[
+        bool, typer.Option(help="With --format: file the good rows, report the bad ones")
+    ] = False,
 ) -> None:
     """File reports (or actors, if the file's objects look like actors) from FILE."""
+    if format is not None:
+        _ingest_dataset(format, file, deleted, skip_bad, database_url, api, key)
+        return
     from service.ingest import IngestError, ingest_http, ingest_local
 
     try:
@@ -139,6 +158,45 @@ def ingest(
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{count} new events written")
+
+
+def _ingest_dataset(
+    fmt: str,
+    file: Path,
+    deleted: Path | None,
+    skip_bad: bool,
+    database_url: str | None,
+    api: str | None,
+    key: str | None,
+) -> None:
+    from service.dataset_cli import (
+        DatasetImportError,
+        ingest_dataset_http,
+        ingest_dataset_local,
+        problem_lines,
+        summary,
+    )
+    from service.dataset_import import FORMATS
+
+    if fmt not in FORMATS:
+        typer.echo(f"--format {fmt!r}: use one of {', '.join(FORMATS)}", err=True)
+        raise typer.Exit(2)
+    if deleted is not None and fmt != "acled":
+        typer.echo("--deleted: only ACLED publishes a deleted list", err=True)
+        raise typer.Exit(2)
+    try:
+        if api:
+            outcomes = ingest_dataset_http(api, fmt, file, deleted, skip_bad, key)
+        else:
+            outcomes = ingest_dataset_local(_settings(database_url), fmt, file, deleted, skip_bad)
+    except DatasetImportError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    for path, outcome in zip([file, deleted], outcomes, strict=False):
+        for line in problem_lines(path, outcome):
+            typer.echo(line, err=True)
+        typer.echo(f"{path}: {summary(outcome)}")
+    typer.echo(f"{sum(o.events for o in outcomes)} new events written")
 
 
 @app.command()
@@ -259,6 +317,10 @@ def subscribe(
     rollup: Annotated[bool, typer.Option(help="With --actor: the actors within it too")] = False,
     country: Annotated[str | None, typer.Option(help="Only this ISO country (IQ)")] = None,
     kind: Annotated[str | None, typer.Option(help="timeline: only incidents of this kind")] = None,
+    means: Annotated[
+        list[str] | None,
+        typer.Option(help="timeline, tally: only what used one of these means (repeat it)"),
+    ] = None,
     key: Annotated[
         str | None,
         typer.Option(
@@ -280,9 +342,13 @@ def subscribe(
         typer.echo("--rollup includes the actors within --actor: give --actor too", err=True)
         raise typer.Exit(2)
     base = service_url(url, get_settings())
-    params = {k: v for k, v in {"actor": actor, "country": country, "kind": kind}.items() if v}
+    params: dict[str, Any] = {
+        k: v for k, v in {"actor": actor, "country": country, "kind": kind}.items() if v
+    }
     if rollup:
         params["rollup"] = "true"
+    if means:
+        params["means"] = means
     auth = {"Authorization": f"Bearer {key}"} if key else {}
     last, printed, connected = after, 0, False
     while True:
@@ -399,23 +465,81 @@ def keys_revoke(
     typer.echo(f"key {key_id} revoked", err=True)
 
 
+EXPORT_FORMATS = ("log", "csv", "hxl", "geojson", "timelinejs")
+
+
 @app.command("export")
 def export_log(
     database_url: DatabaseOption = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File (default: stdout)")
     ] = None,
+    format_: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="log: the whole log as NDJSON, exactly as stored; csv, hxl, geojson, "
+            "timelinejs: the timeline's incidents (README: Exports)",
+        ),
+    ] = "log",
+    start: Annotated[
+        str | None, typer.Option("--from", help="Incidents ending on or after (YYYY-MM-DD)")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Incidents starting on or before (YYYY-MM-DD)")
+    ] = None,
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2, e.g. IQ")] = None,
+    actor: Annotated[str | None, typer.Option(help="Actor id or any of its names")] = None,
+    kind: Annotated[str | None, typer.Option(help="Report kind present in the incident")] = None,
+    min_level: Annotated[int | None, typer.Option(min=0, max=4, help="Lowest level")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="A log position or an ISO 8601 instant, as for /timeline")
+    ] = None,
 ) -> None:
-    """Write the whole log as NDJSON, exactly as stored (for backup or migration)."""
+    """Write the log as NDJSON (for backup or migration), or the timeline's incidents
+    as CSV, HXL, GeoJSON or TimelineJS, with the filters and as_of of GET /timeline."""
     from service.migration import export_events
 
+    if format_ not in EXPORT_FORMATS:
+        typer.echo(f"--format must be one of {', '.join(EXPORT_FORMATS)}", err=True)
+        raise typer.Exit(2)
     settings = _settings(database_url)
+    asked = {"--from": start, "--to": end, "--country": country, "--actor": actor}
+    asked |= {"--kind": kind, "--min-level": min_level, "--as-of": as_of}
+    if format_ == "log":
+        given = [name for name, value in asked.items() if value is not None]
+        if given:
+            typer.echo(
+                f"{', '.join(given)}: only with --format csv|hxl|geojson|timelinejs; "
+                "the log is exported whole",
+                err=True,
+            )
+            raise typer.Exit(2)
+        export = lambda stream: export_events(settings, stream)  # noqa: E731
+        noun = "events"
+    else:
+        from service.export_local import ExportRefusedError, export_incidents, filters_from
+
+        try:
+            filters = filters_from(start, end, country, actor, kind, min_level)
+        except ValueError as error:
+            typer.echo(str(error), err=True)
+            raise typer.Exit(2) from None
+
+        def export(stream: Any) -> int:
+            try:
+                return export_incidents(settings, format_, filters, as_of, stream)
+            except ExportRefusedError as error:
+                typer.echo(str(error), err=True)
+                raise typer.Exit(1) from None
+
+        noun = "incidents"
     if output is None:
-        count = export_events(settings, sys.stdout.buffer)
+        count = export(sys.stdout.buffer)
     else:
         with output.open("wb") as stream:
-            count = export_events(settings, stream)
-    typer.echo(f"exported {count} events", err=True)
+            count = export(stream)
+    typer.echo(f"exported {count} {noun}", err=True)
 
 
 @app.command("import")

@@ -14,17 +14,20 @@ class _TooLarge(Exception):
 class BodySizeLimit:
     """Pure ASGI middleware: checks Content-Length, then counts streamed bytes."""
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: Any, max_bytes: int, by_path: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Routes that stream large bodies to disk (imports) have their own limit.
+        self.by_path = by_path or {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.by_path.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         received = 0
         started = False
@@ -34,7 +37,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLarge
             return message
 
@@ -48,15 +51,15 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, limit)
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, send: Any, limit: int) -> None:
         body = orjson.dumps(
             {
                 "detail": [
                     {
                         "field": "body",
-                        "msg": f"request body exceeds {self.max_bytes} bytes",
+                        "msg": f"request body exceeds {limit} bytes",
                         "type": "too_large",
                     }
                 ]

@@ -295,6 +295,7 @@ async def correct_report(
             correction.expected_version,
             writer(request),
             key,
+            correction.published_at,
         )
     except ValidationError as error:
         return unprocessable(problems(error, prefix="changes"))
@@ -331,6 +332,7 @@ async def retract_report(
         retraction.expected_version,
         writer(request),
         key,
+        retraction.published_at,
     )
     return await _changed(request, report_id, change)
 

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model, model_validator
 
-from domain.values import ActorCategory, Alias, Name, ReportContent, Text
+from domain.values import ActorCategory, Alias, Name, PublishedAt, ReportContent, Text
 
 IdempotencyKey = Annotated[
     str,
@@ -168,6 +168,14 @@ ContentChanges = create_model(  # type: ignore[call-overload]
 )
 
 
+def _change_published() -> Any:
+    return Field(
+        default=None,
+        description="When the source published this change: a day (2024-02-03) or an "
+        "instant with its UTC offset. Left out, the change counts from its recorded time.",
+    )
+
+
 def _change_key() -> Any:
     return Field(
         default=None,
@@ -190,6 +198,7 @@ class CorrectionIn(BaseModel):
         description="Refuse (409) unless the report is at this version.",
     )
     key: IdempotencyKey | None = _change_key()
+    published_at: PublishedAt | None = _change_published()
 
     model_config = ConfigDict(
         extra="forbid",
@@ -220,6 +229,7 @@ class RetractionIn(BaseModel):
     retracted_by: Name | None = None
     expected_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
     key: IdempotencyKey | None = _change_key()
+    published_at: PublishedAt | None = _change_published()
 
     model_config = ConfigDict(
         extra="forbid",
@@ -227,6 +237,7 @@ class RetractionIn(BaseModel):
             "example": {
                 "reason": "La source a démenti avoir fait cette déclaration.",
                 "retracted_by": "AFP desk",
+                "published_at": "2024-02-04",
             }
         },
     )

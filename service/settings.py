@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    max_import_bytes: int = Field(
+        default=4 * 1024**3, ge=1024, description="CSV bodies of POST /imports (streamed)"
+    )
     max_batch_reports: int = Field(default=10_000, ge=1)
     group_commit_max_reports: int = Field(
         default=10_000, ge=1, description="Reports per group commit (a request is never split)"

@@ -151,6 +151,40 @@ class LogIndex:
             for row in rows
         ]
 
+    def first_states(self, originator_ids: list[UUID]) -> dict[UUID, tuple[bytes, int]]:
+        """Each aggregate's first stored event's state, and its latest version, in
+        one query (for importers, which ask it of every row of a batch)."""
+        if not originator_ids:
+            return {}
+        table = self.recorder.events_table_name
+        latest = (
+            "(SELECT MAX(later.originator_version) FROM {table} AS later "
+            "WHERE later.originator_id = opening.originator_id) AS latest"
+        )
+        if self.postgres:
+            from psycopg import sql
+
+            named = sql.Identifier(self.recorder.datastore.schema, table)
+            query: Any = sql.SQL(
+                f"SELECT opening.originator_id, opening.state, {latest} FROM {{table}} AS opening "
+                "WHERE opening.originator_id = ANY(%s) AND opening.originator_version = 1"
+            ).format(table=named)
+            params: Any = (list(originator_ids),)
+        else:
+            marks = ",".join("?" * len(originator_ids))
+            query = (
+                f"SELECT opening.originator_id, opening.state, {latest.format(table=table)} "
+                f"FROM {table} AS opening "
+                f"WHERE opening.originator_id IN ({marks}) AND opening.originator_version = 1"
+            )
+            params = [i.hex for i in originator_ids]
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(query, params)
+            rows = cursor.fetchall()
+        return {
+            UUID(str(row["originator_id"])): (bytes(row["state"]), row["latest"]) for row in rows
+        }
+
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         for notification in self.notifications_of(originator_id):
             if notification.originator_version == version:

@@ -27,7 +27,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import UnknownActorError
-from domain.values import iso_country
+from domain.values import MEANS_LISTED, iso_country, means_value
 from service.auth import access, check_key
 from service.query_params import only_known_query_parameters
 from service.responses import OrjsonResponse
@@ -48,6 +48,13 @@ Actor = Annotated[str | None, Query(description="Only changes about this actor (
 Country = Annotated[str | None, Query(description="Only changes in this ISO country (IQ)")]
 Kind = Annotated[str | None, Query(description="timeline: only incidents with this kind")]
 Rollup = Annotated[bool, Query(description="With `actor`: include actors within it")]
+MeansFilter = Annotated[
+    list[str] | None,
+    Query(
+        description="timeline and tally: only incidents or attacks a source says used one "
+        f"of these means (repeat it). One of: {MEANS_LISTED}."
+    ),
+]
 
 
 class FilterError(ValueError):
@@ -59,9 +66,23 @@ class FilterError(ValueError):
 
 
 async def _filters(
-    request: Request, actor: str | None, country: str | None, kind: str | None, rollup: bool
+    request: Request,
+    actor: str | None,
+    country: str | None,
+    kind: str | None,
+    rollup: bool,
+    means: list[str] | None = None,
+    view: str = "timeline",
 ) -> dict[str, Any]:
     filters: dict[str, Any] = {}
+    if means:
+        if view == "actor_history":
+            msg = "an actor's history is not filtered by means; subscribe to timeline or tally"
+            raise FilterError(422, _problem("means", msg, "value_error"))
+        try:
+            filters["means"] = frozenset(means_value(m) for m in means)
+        except ValueError as error:
+            raise FilterError(422, _problem("means", str(error), "value_error")) from None
     if country:
         try:
             filters["country"] = iso_country(country)
@@ -143,13 +164,14 @@ async def subscribe_sse(
     country: Country = None,
     kind: Kind = None,
     rollup: Rollup = False,
+    means: MeansFilter = None,
 ) -> Any:
     if (refusal := _full(request)) is not None:
         return refusal
     broker: Broker = request.app.state.broker
     settings = request.app.state.settings
     try:
-        filters = await _filters(request, actor, country, kind, rollup)
+        filters = await _filters(request, actor, country, kind, rollup, means, view)
     except FilterError as error:
         return OrjsonResponse({"detail": [error.problem]}, status_code=error.status)
     start = _start(broker, view, after, last_event_id)
@@ -189,6 +211,7 @@ async def subscribe_ws(
     country: str | None = None,
     kind: str | None = None,
     rollup: bool = False,
+    means: Annotated[list[str] | None, Query()] = None,
 ) -> None:
     """The same messages as /subscribe/{view}, one JSON text frame each:
     `{"event": "change", "id": 57, "data": {...}}`, then `overflow` or `end`."""
@@ -215,7 +238,7 @@ async def subscribe_ws(
         await websocket.close(code=1013, reason="too many subscribers; retry later")
         return
     try:
-        filters = await _filters(websocket, actor, country, kind, rollup)  # type: ignore[arg-type]
+        filters = await _filters(websocket, actor, country, kind, rollup, means, view)  # type: ignore[arg-type]
     except FilterError as error:
         await websocket.close(code=1008, reason=_close_reason(error))
         return

@@ -5,12 +5,14 @@ an ISO 8601 instant) answers what a replay of the log up to that point gives;
 `min_position` (from a client's own write) waits briefly for the view to
 catch up, or answers 503 with Retry-After. A position beyond the log's head is
 a 422 (no view will ever reach it), as are unknown query parameters; a country
-that is not an ISO code is a 422 and an actor name nobody has is a 404.
+that is not an ISO code or a kind that is not a report kind is a 422, and an
+actor name nobody has is a 404.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,7 +24,7 @@ from pydantic import AfterValidator, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import UnknownActorError
-from domain.values import iso_country
+from domain.values import MEANS_LISTED, ReportKind, iso_country, means_value
 from projections.merge import LEVELS
 from projections.paging import BadCursorError, decode_cursor
 from service.errors import unprocessable
@@ -61,6 +63,13 @@ Country = Annotated[
     AfterValidator(lambda value: None if value is None else iso_country(value)),
     Query(description="ISO 3166-1 alpha-2, e.g. IQ"),
 ]
+MeansFilter = Annotated[
+    list[Annotated[str, AfterValidator(means_value)]] | None,
+    Query(
+        description="Only incidents a source says used one of these means (repeat it: "
+        f"means=drone&means=rocket). One of: {MEANS_LISTED}.",
+    ),
+]
 MinPosition = Annotated[
     int | None,
     Query(
@@ -71,7 +80,7 @@ MinPosition = Annotated[
 ]
 
 
-def _parse_as_of(as_of: str | None) -> tuple[int | None, datetime | None]:
+def parse_as_of(as_of: str | None) -> tuple[int | None, datetime | None]:
     if as_of is None or not as_of.strip():
         return None, None
     text = as_of.strip()
@@ -85,15 +94,14 @@ def _parse_as_of(as_of: str | None) -> tuple[int | None, datetime | None]:
     return None, moment
 
 
-async def read_view(
-    request: Request,
-    name: str,
-    as_of: str | None,
-    min_position: int | None,
-    query: Callable[[Any, Any, int | None], dict[str, Any] | None],
-) -> OrjsonResponse:
+async def view_position(
+    request: Request, name: str, as_of: str | None, min_position: int | None
+) -> tuple[int | None, datetime | None] | OrjsonResponse:
+    """`as_of` parsed (a position or an instant), once the view has reached what
+    is asked; or the answer that says why not (422 for a bad or unreachable
+    position, 503 while the view catches up)."""
     try:
-        as_of_position, as_of_time = _parse_as_of(as_of)
+        as_of_position, as_of_time = parse_as_of(as_of)
     except ValueError:
         return unprocessable(
             [
@@ -121,14 +129,36 @@ async def read_view(
                 status_code=503,
                 headers={"Retry-After": "1"},
             )
+    return as_of_position, as_of_time
+
+
+def asked_position(
+    view: Any, cursor: Any, tracked: int, as_of_position: int | None, as_of_time: datetime | None
+) -> int | None:
+    """The log position an `as_of` means in this snapshot (None: now)."""
+    position = as_of_position
+    if as_of_time is not None:
+        position = view.position_at(cursor, as_of_time)
+    if position is not None:
+        position = min(position, tracked)
+    return position
+
+
+async def read_view(
+    request: Request,
+    name: str,
+    as_of: str | None,
+    min_position: int | None,
+    query: Callable[[Any, Any, int | None], dict[str, Any] | None],
+) -> OrjsonResponse:
+    asked = await view_position(request, name, as_of, min_position)
+    if isinstance(asked, OrjsonResponse):
+        return asked
+    projections = request.app.state.projections
 
     def work() -> tuple[int | None, dict[str, Any] | None]:
         with projections.read(name) as (view, cursor, tracked):
-            position = as_of_position
-            if as_of_time is not None:
-                position = view.position_at(cursor, as_of_time)
-            if position is not None:
-                position = min(position, tracked)
+            position = asked_position(view, cursor, tracked, *asked)
             answer = query(view, cursor, position)
             return (position if position is not None else tracked), answer
 
@@ -152,7 +182,7 @@ def _beyond_head(head: int, **positions: int | None) -> list[dict[str, Any]]:
     ]
 
 
-async def _unknown_actor(
+async def unknown_actor(
     request: Request, actor: str | None, field: str = "actor", why: str = ""
 ) -> OrjsonResponse | None:
     """404 when no actor in the log has this name (asked of the registry, which is
@@ -188,15 +218,45 @@ def _is_uuid(text: str) -> bool:
     return True
 
 
-@router.get(
-    "/timeline",
-    summary="Escalation timeline: one entry per incident, in time order",
-    responses={**_example("timeline"), 404: {"description": "No actor has the `actor` name."}},
-)
-async def timeline(
-    request: Request,
-    as_of: AsOf = None,
-    min_position: MinPosition = None,
+@dataclass(frozen=True)
+class TimelineFilters:
+    """Which incidents a timeline query asks for (`GET /timeline` and the exports)."""
+
+    start: date | None = None
+    end: date | None = None
+    country: str | None = None
+    actor: str | None = None
+    kind: str | None = None
+    min_level: int | None = None
+    means: tuple[str, ...] | None = None
+
+    def query(self, actor_ids: set[str] | None) -> dict[str, Any]:
+        """Keyword arguments of `TimelineView.entries`, the actor resolved to `actor_ids`."""
+        return {
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "country": self.country.upper() if self.country else None,
+            "actor_ids": actor_ids,
+            "kind": self.kind,
+            "means": list(self.means) if self.means else None,
+            "min_level": self.min_level,
+        }
+
+    def given(self) -> dict[str, Any]:
+        """The filters as asked, by their query parameter names."""
+        asked = {
+            "from": self.start,
+            "to": self.end,
+            "country": self.country,
+            "actor": self.actor,
+            "kind": self.kind,
+            "means": list(self.means) if self.means else None,
+            "min_level": self.min_level,
+        }
+        return {name: value for name, value in asked.items() if value is not None}
+
+
+def timeline_filters(
     start: Annotated[
         Day | None, Query(alias="from", description="Incidents ending on or after")
     ] = None,
@@ -205,8 +265,31 @@ async def timeline(
     ] = None,
     country: Country = None,
     actor: Annotated[str | None, Query(description="Actor id or any of its names")] = None,
-    kind: Annotated[str | None, Query(description="Report kind present in the incident")] = None,
+    kind: Annotated[
+        ReportKind | None, Query(description="Report kind present in the incident")
+    ] = None,
+    means: MeansFilter = None,
     min_level: Annotated[int | None, Query(ge=0, le=len(LEVELS) - 1)] = None,
+) -> TimelineFilters:
+    # The kind as plain text: the tags and the filters given back use its value.
+    return TimelineFilters(
+        start, end, country, actor, kind and kind.value, min_level, tuple(means) if means else None
+    )
+
+
+Filters = Annotated[TimelineFilters, Depends(timeline_filters)]
+
+
+@router.get(
+    "/timeline",
+    summary="Escalation timeline: one entry per incident, in time order",
+    responses={**_example("timeline"), 404: {"description": "No actor has the `actor` name."}},
+)
+async def timeline(
+    request: Request,
+    filters: Filters,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
     cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
     detail: Annotated[
@@ -219,22 +302,17 @@ async def timeline(
 ) -> OrjsonResponse:
     if cursor is not None and not _is_cursor(cursor):
         return _bad_cursor()
-    if (refusal := await _unknown_actor(request, actor)) is not None:
+    if (refusal := await unknown_actor(request, filters.actor)) is not None:
         return refusal
 
     def query(view: Any, db_cursor: Any, position: int | None) -> dict[str, Any]:
         actor_ids = None
-        if actor:
-            actor_ids = _actor_ids(view, db_cursor, actor, position)
+        if filters.actor:
+            actor_ids = actor_ids_of(view, db_cursor, filters.actor, position)
         entries, next_cursor = view.entries(
             db_cursor,
             position,
-            start=start.isoformat() if start else None,
-            end=end.isoformat() if end else None,
-            country=country.upper() if country else None,
-            actor_ids=actor_ids,
-            kind=kind,
-            min_level=min_level,
+            **filters.query(actor_ids),
             after=cursor,
             limit=limit,
             sources=detail == "full",
@@ -258,7 +336,7 @@ def _bad_cursor() -> OrjsonResponse:
     )
 
 
-def _actor_ids(view: Any, cursor: Any, actor: str, position: int | None) -> set[str]:
+def actor_ids_of(view: Any, cursor: Any, actor: str, position: int | None) -> set[str]:
     actor_id = view.resolve_actor(cursor, actor, position)
     return {actor_id} if actor_id else set()
 
@@ -322,7 +400,13 @@ async def tally(
     request: Request,
     as_of: AsOf = None,
     min_position: MinPosition = None,
-    group_by: Literal["day", "week", "country", "claimant"] = "week",
+    group_by: Annotated[
+        Literal["day", "week", "country", "claimant", "means"],
+        Query(
+            description="`means`: per means a source says an attack used (an attack "
+            "counts under each of its means, or `unstated`)."
+        ),
+    ] = "week",
     start: Annotated[Day | None, Query(description="Default: the configured tally start")] = None,
     target: Annotated[
         str | None,
@@ -342,7 +426,7 @@ async def tally(
     since = start or date.fromisoformat(settings.tally_start)
     why = "" if target else "the configured tally target (TIMELINE_TALLY_TARGET): "
     target = target or settings.tally_target
-    if (refusal := await _unknown_actor(request, target, "target", why)) is not None:
+    if (refusal := await unknown_actor(request, target, "target", why)) is not None:
         return refusal
 
     def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:

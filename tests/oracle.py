@@ -138,27 +138,71 @@ def when_of(reports: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[st
     return {"earliest": low.isoformat(), "latest": high.isoformat(), "agreed": agreed}, best
 
 
+CAP = 1_000  # beyond every figure the generated logs hold: stands for "no upper bound"
+
+
+def _allows(count: dict[str, Any]) -> range:
+    """The whole numbers one count allows, as the README states its qualifier and bounds."""
+    value, qualifier = count["value"], count["qualifier"]
+    low = count.get("low")
+    high = count.get("high")
+    if low is None:
+        low = {"exact": value, "at_least": value}.get(qualifier, 0)
+    if high is None:
+        high = {"exact": value, "at_most": value}.get(qualifier, CAP)
+    return range(low, high + 1)
+
+
+def _summed_qualifier(qualifiers: list[str]) -> str:
+    kinds = set(qualifiers)
+    if len(kinds) == 1:
+        return qualifiers[0]
+    if kinds == {"exact", "at_least"}:
+        return "at_least"
+    if kinds == {"exact", "at_most"}:
+        return "at_most"
+    return "about"
+
+
 def counts_of(active: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per thing counted: the range across sources; the figure where the README says
-    what it is (any "at least": a lower bound; exact figures only: exact or a range)."""
-    stated: dict[str, list[dict[str, Any]]] = {}
+    """Per thing counted (the generated logs say nothing of whose): each report's
+    counts summed as parts; the whole numbers every source allows; the figure the
+    README says those give."""
+    figures: dict[str, list[dict[str, Any]]] = {}
     for report in active:
+        parts: dict[str, list[dict[str, Any]]] = {}
         for count in report["content"]["counts"]:
-            stated.setdefault(count["counted"], []).append(count)
+            parts.setdefault(count["counted"], []).append(count)
+        for counted, stated in parts.items():
+            spans = [_allows(c) for c in stated]
+            figures.setdefault(counted, []).append(
+                {
+                    "value": sum(c["value"] for c in stated),
+                    "qualifier": _summed_qualifier([c["qualifier"] for c in stated]),
+                    "from": sum(r.start for r in spans),
+                    "to": min(CAP, sum(r.stop - 1 for r in spans)),
+                }
+            )
     merged = {}
-    for counted, figures in stated.items():
-        values = [c["value"] for c in figures]
-        qualifiers = {c["qualifier"] for c in figures}
+    for counted, found in figures.items():
+        values = [f["value"] for f in found]
+        allowed = [n for n in range(0, CAP + 1) if all(f["from"] <= n <= f["to"] for f in found)]
         item: dict[str, Any] = {"low": min(values), "high": max(values)}
-        if "at_least" in qualifiers:
-            # 85 and "plus de 85" give at least 85: every exact or at-least figure is a
-            # floor, so the merged floor is the highest of them.
-            floors = [c["value"] for c in figures if c["qualifier"] in ("at_least", "exact")]
-            item.update(qualifier="at_least", value=max(floors))
-        elif qualifiers == {"exact"}:
-            item["qualifier"] = "exact" if min(values) == max(values) else "range"
-            if item["qualifier"] == "exact":
-                item["value"] = values[0]
+        exact = {f["value"] for f in found if f["qualifier"] == "exact"}
+        if not allowed:
+            item.update(qualifier="disputed", value=min(values))
+        elif len(exact) == 1 and exact <= set(allowed):
+            item.update(qualifier="exact", value=exact.pop())
+        elif len(allowed) == 1:
+            item.update(qualifier="exact", value=allowed[0])
+        elif all(f["qualifier"] == "about" for f in found):
+            item.update(qualifier="about" if len(set(values)) == 1 else "range", value=min(values))
+        elif allowed[-1] == CAP:
+            item.update(qualifier="at_least", value=allowed[0])
+        elif allowed[0] == 0:
+            item.update(qualifier="at_most", value=allowed[-1])
+        else:
+            item.update(qualifier="range", value=allowed[0])
         merged[counted] = item
     return merged
 
@@ -247,6 +291,10 @@ def timeline(state: State) -> dict[str, dict[str, Any]]:
             "disagreement": disagreement,
         }
     for key, entry in entries.items():
+        # Figures that cannot all be true are a count_disagreement, one per thing counted.
+        entry["count_disputes"] = sorted(
+            counted for counted, item in entry["counts"].items() if item["qualifier"] == "disputed"
+        )
         entry["chain"] = _chain(key, entries)
         entry["before_cause"] = _before_cause(grouped[key], entries)
     return entries
@@ -381,6 +429,9 @@ def _as_seen(entry: dict[str, Any], wanted_counts: dict[str, dict[str, Any]]) ->
             if c["type"] == "date_disagreement"
             for r in c["reports"]
         ],
+        "count_disputes": sorted(
+            c["counted"] for c in contradictions if c["type"] == "count_disagreement"
+        ),
         "chain": sorted(link["incident"] for link in entry["chain"]),
         "before_cause": sorted(
             (c["report"], c["responds_to"])

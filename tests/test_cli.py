@@ -194,6 +194,25 @@ def test_subscribe_filters_by_kind_and_country(server: Process) -> None:
     assert days(got) == ["2024-01-05"]
 
 
+def test_subscribe_filters_by_means(server: Process) -> None:
+    filed = file(
+        server.url,
+        [
+            {**incident("attack", "JO", "groupe M", 8), "means": ["drone", "rocket"]},
+            {**incident("attack", "JO", "groupe M", 9), "means": ["rocket"]},
+        ],
+    )
+    caught_up(server, filed)
+    got = subscribe(
+        "timeline", "--after", "0", "--means", "drone", "--means", "mortar", "--count", "1",
+        "--url", server.url, "--key", server.token,
+    )  # fmt: skip
+    assert days(got) == ["2024-01-08"]
+    refused = subscribe("timeline", "--means", "drones", "--url", server.url, "--key", server.token)
+    assert refused.returncode == 1
+    assert "'drones' is not a means" in refused.stderr
+
+
 def test_subscribe_filters_by_actor_with_and_without_rollup(server: Process) -> None:
     token = server.token
     parent = httpx.post(

@@ -74,8 +74,14 @@ def test_log_lines_order_and_readiness(client: TestClient, populated: dict[str, 
         assert datetime.fromisoformat(event["recorded_at"]).utcoffset() is not None
         UUID(event["originator_id"])
         # Version 2 added `written_by` (the API key) to report and actor events,
-        # version 3 a change's idempotency `key` and `digest`.
-        expected = {"ActorName.Claimed": 1, "Report.Corrected": 3, "Report.Retracted": 3}
+        # version 3 a change's idempotency `key` and `digest` and a report's means
+        # and count fields, version 4 a change's `published_at`.
+        expected = {
+            "ActorName.Claimed": 1,
+            "Report.Filed": 3,
+            "Report.Corrected": 4,
+            "Report.Retracted": 4,
+        }
         assert event["schema_version"] == expected.get(event["type"], 2)
         if event["type"] != "ActorName.Claimed":
             UUID(event["data"]["written_by"])

@@ -120,10 +120,13 @@ def test_the_oracle_gives_the_readme_answers_and_the_views_agree(sqlite_settings
         drone, feb, jan = entries["drone"], entries["feb"], entries["jan"]
         assert drone["when"] == {"earliest": "2024-01-28", "latest": "2024-01-28", "agreed": True}
         assert drone["level"] == 2  # killed reported
-        assert drone["counts"] == {"killed": {"low": 3, "high": 4, "qualifier": "range"}}
+        # Exactly 3 and, corrected, exactly 4: they cannot both be true.
+        assert drone["counts"] == {
+            "killed": {"low": 3, "high": 4, "qualifier": "disputed", "value": 3}
+        }
         assert drone["source_count"] == 2 and drone["countries"] == ["JO"]
         assert feb["counts"] == {
-            "sites": {"low": 85, "high": 85, "qualifier": "at_least", "value": 85}
+            "sites": {"low": 85, "high": 85, "qualifier": "exact", "value": 85}
         }
         assert feb["level"] == 3 and feb["chain"] == ["drone"] and feb["before_cause"] == []
         assert feb["when"] == {"earliest": "2024-02-02", "latest": "2024-02-02", "agreed": True}

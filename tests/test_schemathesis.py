@@ -38,6 +38,8 @@ def no_server_error(ctx, response, case) -> None:
 
 # POST /reports takes NDJSON too: one JSON object a line, sent as the text it is.
 schemathesis.serializer.alias("application/x-ndjson", "text/plain")
+# POST /imports takes a CSV file, sent as the text it is.
+schemathesis.serializer.alias("text/csv", "text/plain")
 
 CHECKS = [
     no_server_error,

@@ -57,7 +57,10 @@ def test_timeline_runs_from_7_october_to_the_february_strikes(client, seeded):
     assert strikes["when"]["earliest"] == "2024-02-02"  # where most sources put it
     assert strikes["when"]["agreed"] is False  # one sentence says janvier
     counts = {c["counted"]: c for c in strikes["counts"]}
-    assert counts["sites"]["qualifier"] == "at_least" and counts["sites"]["value"] == 85
+    # Two sources say 85 sites, one "plus de 85" (at least 85): 85 fits every
+    # source's bound, so it stays exact.
+    assert counts["sites"]["qualifier"] == "exact" and counts["sites"]["value"] == 85
+    assert counts["sites"]["bounds"] == {"low": 85, "high": 85}
     assert counts["wounded"]["qualifier"] == "at_least"
     places = {p["name"] for p in strikes["places"]}
     assert {"Al-Qaïm", "Al-Akachat"} <= places
@@ -278,11 +281,22 @@ def test_retraction_and_correction_show_in_the_entry(client, seeded):
     assert entry["counts"] == [
         {
             "counted": "killed",
+            "whose": None,
             "value": 4,
             "low": 4,
             "high": 4,
+            "bounds": {"low": 4, "high": 4},
             "qualifier": "exact",
-            "sources": [{"report": report, "value": 4, "qualifier": "exact", "wording": None}],
+            "sources": [
+                {
+                    "report": report,
+                    "value": 4,
+                    "qualifier": "exact",
+                    "low": None,
+                    "high": None,
+                    "wording": None,
+                }
+            ],
         }
     ]
     retracted = client.post(f"/reports/{report}/retraction", json={"reason": "test"})

@@ -27,7 +27,7 @@ const KINDS = {
   claim_of_responsibility: "Claim",
   tally: "Tally",
 };
-const QUALIFIERS = { exact: "", at_least: "at least ", at_most: "at most ", about: "about " };
+const QUALIFIERS = { exact: "", at_least: "at least ", at_most: "at most ", about: "about ", disputed: "disputed, from " };
 const CATEGORIES = {
   state: "state",
   state_force: "state force",

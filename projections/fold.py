@@ -15,12 +15,14 @@ from typing import Any
 
 from domain.values import normalise_name
 from projections.log_reader import LoggedEvent
+from projections.reported_by import counts_from
 
 REPORT_EVENTS = ("Report.Filed", "Report.Corrected", "Report.Retracted")
 ACTOR_EVENTS = ("Actor.Registered", "Actor.AliasAdded", "Actor.ParentSet")
 
 
 def filed(event: LoggedEvent) -> dict[str, Any]:
+    published_at = event.state["content"]["source"].get("published_at")
     return {
         "id": event.originator_id,
         "content": event.state["content"],
@@ -28,7 +30,17 @@ def filed(event: LoggedEvent) -> dict[str, Any]:
         "retraction": None,
         "corrections": [],
         "filed_position": event.position,
+        # The day this version counts from for `reported_by` (projections/reported_by.py).
+        "published": counts_from(None, published_at, event.recorded_at),
+        "dated": published_at is not None,
     }
+
+
+def _published(report: dict[str, Any], event: LoggedEvent) -> str:
+    """The day a change counts from: its own publication day, else its recorded day,
+    never before the version it changes."""
+    previous = report.get("published")
+    return counts_from(previous, event.state.get("published_at"), event.recorded_at)
 
 
 def corrected(report: dict[str, Any], event: LoggedEvent) -> dict[str, Any]:
@@ -44,8 +56,10 @@ def corrected(report: dict[str, Any], event: LoggedEvent) -> dict[str, Any]:
                 "reason": state["reason"],
                 "by": state["corrected_by"],
                 "position": event.position,
+                "published_at": state.get("published_at"),
             },
         ],
+        "published": _published(report, event),
     }
 
 
@@ -58,7 +72,9 @@ def retracted(report: dict[str, Any], event: LoggedEvent) -> dict[str, Any]:
             "reason": state["reason"],
             "by": state["retracted_by"],
             "position": event.position,
+            "published_at": state.get("published_at"),
         },
+        "published": _published(report, event),
     }
 
 

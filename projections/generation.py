@@ -3,7 +3,8 @@
 All views share one set of tables and one tracked position, so that a report
 is stored once, not once per view, and an event is applied once:
 
-- facts: `reports` (a report's document as it stood from each position),
+- facts: `reports` (a report's document as it stood from each position, and
+  the day that version counts from for `reported_by`),
   `actors`, `names` (normalised name -> actor), `mentions` (which reports name
   which tokens; current only, to re-resolve them when a name gains an actor),
   `times` (when each position was recorded);
@@ -27,9 +28,9 @@ from projections.versioned import Column, Derived, VersionedTable
 NAME = "views"  # the read side's row in tl_generations and tl_tracking
 # Bump when the tables change (columns, derived columns, indexes relied on):
 # stores with another shape then rebuild the read side (runner.create_meta).
-# 9: means tags, attacks' and tallies' means, counts per (counted, whose);
-# actor_counts (history summaries kept as sums).
-SHAPE = 9
+# 8: means tags, attacks' and tallies' means, counts per (counted, whose);
+# 9: reports.published (reported_by); 10: actor_counts (history summaries as sums).
+SHAPE = 10
 
 INCIDENT_ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
 HISTORY_ORDER = ("earliest", "report", "key")  # an actor's history, and its cursor's key
@@ -46,8 +47,12 @@ class Generation:
     def __init__(self, db: ViewDatabase, number: int) -> None:
         self.db, self.number = db, number
         prefix = self.prefix = f"tl_g{number}"
+        # `published`: the day a version counts from for `reported_by` (fold.filed).
         self.reports = VersionedTable(
-            db, f"{prefix}_reports", (Column("incident", "TEXT"),), (("incident",),)
+            db,
+            f"{prefix}_reports",
+            (Column("incident", "TEXT"), Column("published", "TEXT")),
+            (("incident",),),
         )
         self.actors = VersionedTable(db, f"{prefix}_actors")
         self.names = VersionedTable(

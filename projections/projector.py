@@ -69,7 +69,8 @@ class Projector:
         shares = history_counts.combined(
             history_counts.incident_share(others[i], self._ancestry) for i in touched
         )
-        rows.put(self.gen.reports, after["id"], after, position, (incident_of(after),), new=new)
+        columns = (incident_of(after), after["published"])
+        rows.put(self.gen.reports, after["id"], after, position, columns, new=new)
         rows.set_mentions(after["id"], fold.mention_tokens(after), new)
         for incident in touched:
             self._incident(incident, position)

@@ -18,6 +18,7 @@ from uuid import UUID
 import orjson
 
 from domain.values import normalise_name
+from projections.as_reported import AsReported, read_as_reported
 from projections.database import Cursor
 from projections.generation import Generation
 from projections.merge import Resolver, merge_incident
@@ -54,6 +55,10 @@ class ReadView:
 
     def position_at(self, cursor: Cursor, moment: datetime) -> int:
         return self.gen.position_at(cursor, moment)
+
+    def as_reported(self, cursor: Cursor, as_of: int | None, day: str | None) -> AsReported | None:
+        """The reports as published by `day` (None: no such axis asked)."""
+        return None if day is None else read_as_reported(self.gen, cursor, as_of, day)
 
     def resolve_name(self, cursor: Cursor, name: str, as_of: int | None) -> str | None:
         rows = self.names.fetch(cursor, as_of, ("actor",), "key = %s", (normalise_name(name),))
@@ -125,21 +130,27 @@ class ReadView:
         return resolve
 
     def merged(
-        self, cursor: Cursor, as_of: int | None, incidents: list[str]
+        self,
+        cursor: Cursor,
+        as_of: int | None,
+        incidents: list[str],
+        by: AsReported | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """The timeline entries of these incidents at `as_of` (absent ones left out).
+        """The timeline entries of these incidents at `as_of` (absent ones left out);
+        `by`: from the report versions that count by its day instead.
 
         An entry is a pure function of its report versions and of how names resolve,
         so it is merged once per such state and kept (`MERGED`): a page of entries
         that did not change since it was last read costs one query and no merge.
         """
-        rows = self.report_rows(cursor, as_of, incidents)
+        rows = by.report_rows(incidents) if by else self.report_rows(cursor, as_of, incidents)
         epoch = self.names_epoch(cursor, as_of)
         found, missing = {}, {}
         for key, versions in rows.items():
             if not versions:
                 continue
             state = (
+                self.db.identity,  # one process may read several stores (tests, tools)
                 self.gen.number,
                 key,
                 epoch,
@@ -147,7 +158,7 @@ class ReadView:
             )
             entry = MERGED.get(state)
             if entry is None:
-                missing[key] = (state, [orjson.loads(r["doc"]) for r in versions])
+                missing[key] = (state, [_decoded(r["doc"]) for r in versions])
             else:
                 found[key] = entry
         if missing:
@@ -158,6 +169,11 @@ class ReadView:
                 found[key] = MERGED.put(state, merge_incident(key, docs, resolve))
         # Callers replace top-level fields (chain, source_count): each gets its own dict.
         return {key: dict(found[key]) for key in incidents if key in found}
+
+
+def _decoded(doc: str | dict[str, Any]) -> dict[str, Any]:
+    """A report version's doc: as stored (text), or already decoded (`AsReported`)."""
+    return doc if isinstance(doc, dict) else orjson.loads(doc)
 
 
 class MergedEntries:

@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from projections import tally_as_reported as as_reported
+from projections.as_reported import AsReported
 from projections.database import Cursor
 from projections.derive import CREDIBLE
 from projections.generation import Generation
@@ -49,15 +51,21 @@ class TallyView(ReadView):
         group_by: str,
         with_attacks: bool = False,
         with_reported: bool = False,
+        by: AsReported | None = None,
     ) -> dict[str, Any]:
         """Documented attacks counted per `group_by` in SQL, and the headline: them
         against the highest credible tally sources report.
 
         The attacks themselves come only `with_attacks`, and every figure sources
         report (`reported`) only `with_reported`: the headline and a chart need neither.
+        `by`: as sources had published by its day (`projections/tally_as_reported.py`).
         """
         root = self.resolve_actor(cursor, target, as_of)
         side = sorted(members(cursor, self.actors, as_of, root)) if root else []
+        if by is not None:
+            return self._as_reported(
+                cursor, as_of, by, target, root, side, start, group_by, with_attacks, with_reported
+            )
         on_side, side_params = self.json.any_key_in("targets", side)
         where, params = f"day >= %s AND {on_side}", [start.isoformat(), *side_params]
         by_day = self._by_day(cursor, as_of, root, start) if root else {}
@@ -69,23 +77,13 @@ class TallyView(ReadView):
                 groups[label] = groups.get(label, 0) + attacks
         else:  # an attack may count under several countries or claimants
             groups = self._groups(cursor, as_of, group_by, where, params) if side else {}
-        series, running = [], 0
-        for label in sorted(groups):
-            running += groups[label]
-            series.append(
-                {
-                    group_by: label,
-                    "attacks": groups[label],
-                    **({"cumulative": running} if group_by in ("day", "week") else {}),
-                }
-            )
         best = self._best_reported(cursor, as_of, side, start)
         answer = {
             "target": {"name": target, "actor_id": root, "including": side},
             "start": start.isoformat(),
             "group_by": group_by,
             "documented_attacks": documented,
-            "series": series,
+            "series": _series(groups, group_by),
             "reported_count": self._reported_count(cursor, as_of, side),
             "headline": _headline(documented, best, start),
         }
@@ -96,6 +94,41 @@ class TallyView(ReadView):
         elif with_attacks:
             rows = self.attacks.fetch(cursor, as_of, ("doc",), where, params, "day, key")
             answer["attacks"] = [orjson.loads(row["doc"]) for row in rows]
+        return answer
+
+    def _as_reported(
+        self,
+        cursor: Cursor,
+        as_of: int | None,
+        by: AsReported,
+        target: str,
+        root: str | None,
+        side: list[str],
+        start: date,
+        group_by: str,
+        with_attacks: bool,
+        with_reported: bool,
+    ) -> dict[str, Any]:
+        """The same answer, derived from the report versions that count by `by`'s day."""
+        attacks = as_reported.attacks_as_reported(self, cursor, as_of, by, side, start)
+        tallies = as_reported.tallies_as_reported(self, cursor, as_of, by, side)
+        found = as_reported.best_reported(tallies, start, START_TOLERANCE_DAYS)
+        best = _figure(*found) if found else None
+        answer = {
+            "target": {"name": target, "actor_id": root, "including": side},
+            "start": start.isoformat(),
+            "group_by": group_by,
+            "documented_attacks": len(attacks),
+            "series": _series(as_reported.groups_of(attacks, group_by), group_by),
+            "reported_count": sum(len(t["tally"]["counts"]) for t in tallies),
+            "headline": _headline(len(attacks), best, start),
+        }
+        if with_reported:
+            answer["reported"] = [
+                _figure(t["tally"], count) for t in tallies for count in t["tally"]["counts"]
+            ]
+        if with_attacks:
+            answer["attacks"] = attacks
         return answer
 
     @property
@@ -195,6 +228,21 @@ class TallyView(ReadView):
             doc = orjson.loads(row["doc"])
             found.extend(_figure(doc, count) for count in doc["counts"])
         return found
+
+
+def _series(groups: dict[str, int], group_by: str) -> list[dict[str, Any]]:
+    """Attacks per label in label order, with a running count by day or week."""
+    series, running = [], 0
+    for label in sorted(groups):
+        running += groups[label]
+        series.append(
+            {
+                group_by: label,
+                "attacks": groups[label],
+                **({"cumulative": running} if group_by in ("day", "week") else {}),
+            }
+        )
+    return series
 
 
 def _figure(doc: dict[str, Any], count: dict[str, Any]) -> dict[str, Any]:

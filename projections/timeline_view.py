@@ -11,12 +11,14 @@ from typing import Any
 
 import orjson
 
+from projections.as_reported import AsReported
 from projections.database import Cursor
+from projections.derive import incident_tags
 from projections.exports.fields import located_places
 from projections.generation import INCIDENT_ORDER as ORDER
 from projections.generation import Generation
 from projections.merge import responses_before_cause
-from projections.paging import after_key, encode_cursor
+from projections.paging import after_key, decode_cursor, encode_cursor
 from projections.reading import ReadView
 from projections.versioned import valid_at
 
@@ -47,12 +49,20 @@ class TimelineView(ReadView):
         after: str | None = None,
         limit: int = 100,
         sources: bool = True,
+        by: AsReported | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page in (earliest, latest, key) order, and the cursor of the next page.
 
         Without `sources`, each entry carries `source_count` instead of its sources
-        (what a list needs; the entry itself has them all).
+        (what a list needs; the entry itself has them all). `by`: as sources had
+        published by its day, every incident merged, filtered and sorted here.
         """
+        if by is not None:
+            wanted = {"start": start, "end": end, "country": country, "kind": kind, "means": means}
+            page, more = self._reported_page(
+                cursor, as_of, by, actor_ids, min_level, after, limit, **wanted
+            )
+            return self._finish(cursor, as_of, page, more, sources, by)
         where, params = [], []
         if start:
             where.append("latest >= %s")
@@ -92,17 +102,26 @@ class TimelineView(ReadView):
         )
         page, more = rows[:limit], len(rows) > limit
         merged = self.merged(cursor, as_of, [row["key"] for row in page])
-        entries = [merged[row["key"]] for row in page]
-        self._annotate(cursor, as_of, entries)
+        return self._finish(cursor, as_of, [merged[row["key"]] for row in page], more, sources)
+
+    def _finish(
+        self,
+        cursor: Cursor,
+        as_of: int | None,
+        entries: list[dict[str, Any]],
+        more: bool,
+        sources: bool,
+        by: AsReported | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        self._annotate(cursor, as_of, entries, by)
         if not sources:
             # Decoding the whole doc and dropping the sources here is faster than
             # having either database cut them out (json_remove, jsonb minus).
             for entry in entries:
                 entry["source_count"] = len(entry.pop("sources"))
         cursor_out = None
-        if more and page:
-            last = page[-1]
-            cursor_out = encode_cursor([last[column] for column in ORDER])
+        if more and entries:
+            cursor_out = encode_cursor(list(_order_key(entries[-1])))
         return entries, cursor_out
 
     def export_page(
@@ -117,6 +136,45 @@ class TimelineView(ReadView):
             entry["located"] = located_places(reports)
         return entries, next_cursor
 
+    def _reported_page(
+        self,
+        cursor: Cursor,
+        as_of: int | None,
+        by: AsReported,
+        actor_ids: set[str] | None,
+        min_level: int | None,
+        after: str | None,
+        limit: int,
+        **wanted: Any,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A page of every incident as merged from `by`, by the same filters and
+        order as the incidents' rows (`derive.incident_row`, `incident_tags`)."""
+        tags = []
+        if wanted["country"]:
+            tags.append({f"country:{wanted['country']}"})
+        if wanted["kind"]:
+            tags.append({f"kind:{wanted['kind']}"})
+        if wanted["means"]:  # any of them
+            tags.append({f"means:{m}" for m in wanted["means"]})
+        if actor_ids is not None:
+            tags.append({f"actor:{a}" for a in actor_ids})
+        start, end = wanted["start"], wanted["end"]
+        bound = decode_cursor(after) if after else None
+        found = []
+        for entry in self.merged(cursor, as_of, by.incidents(), by).values():
+            when, level = entry["when"], entry["level"]
+            if (start and when["latest"] < start) or (end and when["earliest"] > end):
+                continue
+            if min_level is not None and (level is None or level < min_level):
+                continue
+            if tags and not all(wanted_tags & incident_tags(entry) for wanted_tags in tags):
+                continue
+            if bound is not None and _order_key(entry) <= bound:
+                continue
+            found.append(entry)
+        found.sort(key=_order_key)
+        return found[:limit], len(found) > limit
+
     def _tag_filter(self, as_of: int | None, tags: list[str]) -> tuple[str, list[Any]]:
         if not tags:
             return "1 = 0", []
@@ -125,14 +183,27 @@ class TimelineView(ReadView):
         sql = f"key IN (SELECT incident FROM {self.tags.sql} WHERE tag IN ({marks}) AND {validity})"
         return sql, [*tags, *args]
 
-    def entry(self, cursor: Cursor, as_of: int | None, incident: str) -> dict[str, Any] | None:
-        if not self.incidents.fetch(cursor, as_of, ("key",), "key = %s", (incident,)):
+    def entry(
+        self, cursor: Cursor, as_of: int | None, incident: str, by: AsReported | None = None
+    ) -> dict[str, Any] | None:
+        if by is None and not self.incidents.fetch(
+            cursor, as_of, ("key",), "key = %s", (incident,)
+        ):
             return None
-        entries = [self.merged(cursor, as_of, [incident])[incident]]
-        self._annotate(cursor, as_of, entries)
+        found = self.merged(cursor, as_of, [incident], by)
+        if incident not in found:  # no report of it counts by `by`'s day
+            return None
+        entries = [found[incident]]
+        self._annotate(cursor, as_of, entries, by)
         return entries[0]
 
-    def _annotate(self, cursor: Cursor, as_of: int | None, entries: list[dict[str, Any]]) -> None:
+    def _annotate(
+        self,
+        cursor: Cursor,
+        as_of: int | None,
+        entries: list[dict[str, Any]],
+        by: AsReported | None = None,
+    ) -> None:
         """Add what depends on other incidents: the responds-to chain and its contradictions."""
         cache: dict[str, dict[str, Any] | None] = {}
 
@@ -140,7 +211,7 @@ class TimelineView(ReadView):
             missing = sorted(keys - cache.keys())
             if not missing:
                 return
-            found = self.merged(cursor, as_of, missing)
+            found = self.merged(cursor, as_of, missing, by)
             for key in missing:
                 cache[key] = found.get(key)
 
@@ -179,7 +250,20 @@ class TimelineView(ReadView):
                         *responses_before_cause(entry, entry["sources"], cause),
                     ]
 
-    def weekly(self, cursor: Cursor, as_of: int | None) -> list[dict[str, Any]]:
+    def weekly(
+        self, cursor: Cursor, as_of: int | None, by: AsReported | None = None
+    ) -> list[dict[str, Any]]:
+        if by is not None:
+            weeks: dict[str, dict[str, Any]] = {}
+            for entry in self.merged(cursor, as_of, by.incidents(), by).values():
+                if entry["status"] != "active":
+                    continue
+                week = weeks.setdefault(
+                    entry["week"], {"week": entry["week"], "incidents": 0, "highest_level": None}
+                )
+                week["incidents"] += 1
+                week["highest_level"] = max(week["highest_level"] or 0, entry["level"])
+            return [weeks[week] for week in sorted(weeks)]
         validity, args = valid_at(as_of)
         cursor.execute(
             f"SELECT week, COUNT(*) AS incidents, MAX(level) AS highest_level "
@@ -189,13 +273,21 @@ class TimelineView(ReadView):
         )
         return [dict(row) for row in cursor.fetchall()]
 
-    def contradictions(self, cursor: Cursor, as_of: int | None) -> list[dict[str, Any]]:
-        rows = self.incidents.fetch(
-            cursor, as_of, ("key",), "disputed = 1 OR responds = 1", (), "earliest, latest, key"
-        )
-        merged = self.merged(cursor, as_of, [row["key"] for row in rows])
-        entries = [merged[row["key"]] for row in rows]
-        self._annotate(cursor, as_of, entries)
+    def contradictions(
+        self, cursor: Cursor, as_of: int | None, by: AsReported | None = None
+    ) -> list[dict[str, Any]]:
+        if by is not None:
+            every = self.merged(cursor, as_of, by.incidents(), by).values()
+            entries = sorted(
+                (e for e in every if e["contradictions"] or e["responds_to"]), key=_order_key
+            )
+        else:
+            rows = self.incidents.fetch(
+                cursor, as_of, ("key",), "disputed = 1 OR responds = 1", (), "earliest, latest, key"
+            )
+            merged = self.merged(cursor, as_of, [row["key"] for row in rows])
+            entries = [merged[row["key"]] for row in rows]
+        self._annotate(cursor, as_of, entries, by)
         found = []
         for entry in entries:
             for contradiction in entry["contradictions"]:
@@ -203,3 +295,8 @@ class TimelineView(ReadView):
                     {"incident": entry["incident"], "when": entry["when"], **contradiction}
                 )
         return found
+
+
+def _order_key(entry: dict[str, Any]) -> tuple[str, str, str]:
+    """An entry's place in the timeline's order (INCIDENT_ORDER), and its cursor."""
+    return (entry["when"]["earliest"], entry["when"]["latest"], entry["incident"])

@@ -3,7 +3,9 @@
 Every answer says which log `position` it reflects. `as_of` (a log position or
 an ISO 8601 instant) answers what a replay of the log up to that point gives;
 `min_position` (from a client's own write) waits briefly for the view to
-catch up, or answers 503 with Retry-After. A position beyond the log's head is
+catch up, or answers 503 with Retry-After. `reported_by` (a day) is the second
+time axis: only what sources had published by then counts (see README, "As
+reported by a day"). A position beyond the log's head is
 a 422 (no view will ever reach it), as are unknown query parameters; a country
 that is not an ISO code or a kind that is not a report kind is a 422, and an
 actor name nobody has is a 404.
@@ -48,6 +50,33 @@ Day = Annotated[
     str,
     StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"),
     AfterValidator(date.fromisoformat),
+]
+
+
+def _reported_day(value: str | None) -> str | None:
+    """`reported_by`: strictly an ISO calendar day."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a day: write it as YYYY-MM-DD, such as 2024-02-03"
+        ) from None
+
+
+ReportedBy = Annotated[
+    str | None,
+    AfterValidator(_reported_day),
+    Query(
+        description="Count only what sources had published on or before this day "
+        "(YYYY-MM-DD): each report from its source's published_at (else the day it was "
+        "recorded), each correction or retraction from its own. Combines with as_of.",
+        examples=["2024-02-03"],
+    ),
 ]
 
 AsOf = Annotated[
@@ -290,6 +319,7 @@ async def timeline(
     filters: Filters,
     as_of: AsOf = None,
     min_position: MinPosition = None,
+    reported_by: ReportedBy = None,
     cursor: Annotated[str | None, Query(description="`next` from the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
     detail: Annotated[
@@ -309,6 +339,7 @@ async def timeline(
         actor_ids = None
         if filters.actor:
             actor_ids = actor_ids_of(view, db_cursor, filters.actor, position)
+        by = view.as_reported(db_cursor, position, reported_by)
         entries, next_cursor = view.entries(
             db_cursor,
             position,
@@ -316,10 +347,18 @@ async def timeline(
             after=cursor,
             limit=limit,
             sources=detail == "full",
+            by=by,
         )
-        return {"levels": list(LEVELS), "entries": entries, "next": next_cursor}
+        return _axis(by, {"levels": list(LEVELS), "entries": entries, "next": next_cursor})
 
     return await read_view(request, "timeline", as_of, min_position, query)
+
+
+def _axis(by: Any, answer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The answer, saying what `reported_by` counted (when it was asked)."""
+    if by is None or answer is None:
+        return answer
+    return {"reported_by": by.answer(), **answer}
 
 
 def _is_cursor(cursor: str) -> bool:
@@ -347,14 +386,18 @@ def actor_ids_of(view: Any, cursor: Any, actor: str, position: int | None) -> se
     responses=_example("weekly"),
 )
 async def weekly(
-    request: Request, as_of: AsOf = None, min_position: MinPosition = None
+    request: Request,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
+    reported_by: ReportedBy = None,
 ) -> OrjsonResponse:
-    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
-        series = view.weekly(cursor, position)
+    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
+        by = view.as_reported(cursor, position, reported_by)
+        series = view.weekly(cursor, position, by)
         for week in series:
             level = week["highest_level"]
             week["highest_level_name"] = LEVELS[level] if level is not None else None
-        return {"weeks": series}
+        return _axis(by, {"weeks": series})
 
     return await read_view(request, "timeline", as_of, min_position, query)
 
@@ -365,11 +408,16 @@ async def weekly(
     responses=_example("incident"),
 )
 async def incident(
-    incident: str, request: Request, as_of: AsOf = None, min_position: MinPosition = None
+    incident: str,
+    request: Request,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
+    reported_by: ReportedBy = None,
 ) -> OrjsonResponse:
     def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
-        entry = view.entry(cursor, position, incident)
-        return None if entry is None else {"entry": entry}
+        by = view.as_reported(cursor, position, reported_by)
+        entry = view.entry(cursor, position, incident, by)
+        return None if entry is None else _axis(by, {"entry": entry})
 
     return await read_view(request, "timeline", as_of, min_position, query)
 
@@ -380,10 +428,14 @@ async def incident(
     responses=_example("contradictions"),
 )
 async def contradictions(
-    request: Request, as_of: AsOf = None, min_position: MinPosition = None
+    request: Request,
+    as_of: AsOf = None,
+    min_position: MinPosition = None,
+    reported_by: ReportedBy = None,
 ) -> OrjsonResponse:
-    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
-        return {"contradictions": view.contradictions(cursor, position)}
+    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
+        by = view.as_reported(cursor, position, reported_by)
+        return _axis(by, {"contradictions": view.contradictions(cursor, position, by)})
 
     return await read_view(request, "timeline", as_of, min_position, query)
 
@@ -400,6 +452,7 @@ async def tally(
     request: Request,
     as_of: AsOf = None,
     min_position: MinPosition = None,
+    reported_by: ReportedBy = None,
     group_by: Annotated[
         Literal["day", "week", "country", "claimant", "means"],
         Query(
@@ -429,8 +482,9 @@ async def tally(
     if (refusal := await unknown_actor(request, target, "target", why)) is not None:
         return refusal
 
-    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any]:
-        return view.tally(
+    def query(view: Any, cursor: Any, position: int | None) -> dict[str, Any] | None:
+        by = view.as_reported(cursor, position, reported_by)
+        answer = view.tally(
             cursor,
             position,
             start=since,
@@ -438,7 +492,9 @@ async def tally(
             group_by=group_by,
             with_attacks=attacks,
             with_reported=reported,
+            by=by,
         )
+        return _axis(by, answer)
 
     return await read_view(request, "tally", as_of, min_position, query)
 
@@ -453,6 +509,7 @@ async def actor_history(
     request: Request,
     as_of: AsOf = None,
     min_position: MinPosition = None,
+    reported_by: ReportedBy = None,
     rollup: Annotated[
         bool, Query(description="Include actors within it (Quds Force in IRGC)")
     ] = False,
@@ -463,6 +520,10 @@ async def actor_history(
         return _bad_cursor()
 
     def query(view: Any, db_cursor: Any, position: int | None) -> dict[str, Any] | None:
-        return view.history(db_cursor, position, str(actor_id), rollup, after=cursor, limit=limit)
+        by = view.as_reported(db_cursor, position, reported_by)
+        answer = view.history(
+            db_cursor, position, str(actor_id), rollup, after=cursor, limit=limit, by=by
+        )
+        return _axis(by, answer)
 
     return await read_view(request, "actor_history", as_of, min_position, query)

@@ -166,6 +166,24 @@ def test_located_places_skip_retracted_reports_and_duplicates():
             3,
         ),
         (
+            {
+                "counted": "killed",
+                "whose": "civilians",
+                "qualifier": "range",
+                "value": 2,
+                "low": 3,
+                "high": 4,
+                "bounds": {"low": 2, "high": 6},
+            },
+            "2 to 6 killed (civilians)",
+            2,
+        ),
+        (
+            {"counted": "sites", "qualifier": "disputed", "value": 50, "low": 50, "high": 85},
+            "disputed: 50 to 85 sites",
+            50,
+        ),
+        (
             {"counted": "killed", "qualifier": "at_most", "value": 12, "low": 12, "high": 12},
             "at most 12 killed",
             None,
@@ -209,13 +227,14 @@ def test_csv_row_has_acled_columns_then_ours():
     assert (row["geo_precision"], row["coordinate_precision"]) == ("1", "exact")
     assert row["places"] == "Jordanie; Tower 22"  # the retracted report's Rukban is not
     assert row["source"] == "AFP; Reuters"
-    # 3 and 4 killed: a range, whose floor is ACLED's conservative figure
+    # exactly 3 and exactly 4 killed cannot both be true: disputed, whose floor is
+    # ACLED's conservative figure
     assert (row["fatalities"], row["fatalities_qualifier"], row["fatalities_high"]) == (
         "3",
-        "range",
+        "disputed",
         "4",
     )
-    assert row["counts"] == "3 to 4 killed; at least 40 wounded"
+    assert row["counts"] == "disputed: 3 to 4 killed; at least 40 wounded"
     assert row["date_wording"] == "dimanche | on Sunday"
     assert row["dates_agreed"] == "true"
     assert row["source_count"] == "2" and row["retracted_reports"] == "1"

@@ -789,3 +789,48 @@ def test_a_note_is_not_quoted_on_the_slider_line(watched, server):
     expect(line).to_contain_text(f"Position {position}: Report.Filed")
     expect(line).to_contain_text(f"Filer's note, not the source's words: {note}")
     expect(line.locator("q, [lang=fr]")).to_have_count(0)
+
+
+def test_the_reported_by_day_changes_what_is_shown(watched, server):
+    """The second time axis: a report published after the day is left out."""
+    (position,) = file(
+        server.url,
+        [
+            {
+                "key": "test-page-published-later",
+                "kind": "attack",
+                "when": "2024-02-04",
+                "incident_key": "test-page-published-later",
+                "actors": [{"name": "US forces", "role": "target"}],
+                "source": {"outlet": "AFP", "language": "fr", "published_at": "2024-02-05"},
+            }
+        ],
+    )
+    get(server, "/timeline", min_position=position)  # the views have it
+    page = watched.open()
+    now = get(server, "/timeline")["entries"]
+    expect(rows(page)).to_have_count(len(now))
+    later = page.locator('#incident-list li[data-incident="test-page-published-later"]')
+    expect(later).to_have_count(1)
+    expect(page.locator("#reported-by-clear")).to_be_disabled()
+
+    page.locator("#reported-by").fill("2024-02-03")
+    expect(page).to_have_url(re.compile(r"reported_by=2024-02-03\b"))
+    then = get(server, "/timeline", reported_by="2024-02-03")["entries"]
+    assert "test-page-published-later" not in [e["incident"] for e in then]
+    assert 0 < len(then) < len(now)
+    expect(rows(page)).to_have_count(len(then))
+    expect(later).to_have_count(0)
+    expect(page.locator("#reported-by-note")).to_contain_text("Published by 3 Feb 2024.")
+    expect(page.locator("#reported")).to_contain_text("plus de 165")  # published 2 Feb
+
+    page.locator("#reported-by").fill("2024-02-01")  # before the seed's sources
+    expect(rows(page)).to_have_count(0)
+    expect(page.locator("#reported")).to_contain_text("No source has reported a tally")
+
+    page.reload()  # the day is in the URL
+    expect(page.locator("body")).to_have_attribute("data-ready", "1")
+    expect(page.locator("#reported-by")).to_have_value("2024-02-01")
+    page.locator("#reported-by-clear").click()
+    expect(page).not_to_have_url(re.compile("reported_by="))
+    expect(rows(page)).to_have_count(len(now))

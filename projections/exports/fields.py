@@ -147,13 +147,25 @@ def actors_text(entry: dict[str, Any]) -> str:
 
 
 def count_text(count: dict[str, Any]) -> str:
-    """A merged figure in words, never more certain than its qualifier: "at least 85 sites"."""
-    value, counted = count["value"], count["counted"]
-    qualifier = count["qualifier"]
-    if qualifier == "range":
-        return f"{count['low']} to {count['high']} {counted}"
+    """A merged figure in words, never more certain than its qualifier: "at least 85
+    sites", "3 killed (civilians)", "disputed: 50 to 85 sites"."""
+    value, counted, qualifier = count["value"], count["counted"], count["qualifier"]
+    of = f" ({count['whose']})" if count.get("whose") else ""
+    if qualifier in ("range", "disputed"):
+        low, high = _span(count)
+        spread = f"{low} to {high} {counted}{of}"
+        return f"disputed: {spread}" if qualifier == "disputed" else spread
     prefix = {"at_least": "at least ", "at_most": "at most ", "about": "about "}.get(qualifier, "")
-    return f"{prefix}{value} {counted}"
+    return f"{prefix}{value} {counted}{of}"
+
+
+def _span(count: dict[str, Any]) -> tuple[int, int]:
+    """A range's ends: the bounds every source allows when they close it, else the
+    lowest and highest figures given (and a dispute's are always the figures)."""
+    bounds = count.get("bounds") or {}
+    if count["qualifier"] == "range" and bounds.get("low") and bounds.get("high") is not None:
+        return bounds["low"], bounds["high"]
+    return count["low"], count["high"]
 
 
 def counts_text(entry: dict[str, Any]) -> str:
@@ -161,15 +173,17 @@ def counts_text(entry: dict[str, Any]) -> str:
 
 
 def killed(entry: dict[str, Any]) -> dict[str, Any] | None:
-    return next((c for c in entry.get("counts", ()) if c["counted"] == "killed"), None)
+    """The killed figure: of everyone when a source gives one, else the first by whose."""
+    figures = [c for c in entry.get("counts", ()) if c["counted"] == "killed"]
+    return next((c for c in figures if not c.get("whose")), figures[0] if figures else None)
 
 
 def fatalities(count: dict[str, Any] | None) -> int | None:
-    """ACLED's conservative figure: the lowest the sources allow. None when no
-    source gives a floor (no figure, or only "at most")."""
+    """ACLED's conservative figure: the lowest the sources allow (for a dispute, the
+    lowest figure given). None when no source gives a floor (none, or "at most")."""
     if count is None or count["qualifier"] == "at_most":
         return None
-    return count["low"] if count["qualifier"] == "range" else count["value"]
+    return _span(count)[0] if count["qualifier"] in ("range", "disputed") else count["value"]
 
 
 def country_name(code: str) -> str:

@@ -37,7 +37,7 @@ const CATEGORIES = {
   person: "person",
   other: "other",
 };
-const PARAMS = ["country", "actor", "kind", "level", "as_of", "incident", "who", "rollup"];
+const PARAMS = ["country", "actor", "kind", "level", "as_of", "reported_by", "incident", "who", "rollup"];
 const DAY = 86_400_000;
 const NOTE_LABEL = "Filer's note, not the source's words";
 const REPORTED_COLOUR = "#6b1f4f";
@@ -1203,6 +1203,28 @@ slider.addEventListener("input", () => {
   }, 120);
 });
 $("#to-live").addEventListener("click", () => go({ as_of: "" }));
+
+// ---------------------------------------------------------------- the second axis: published by a day
+
+const reportedBy = $("#reported-by");
+
+/** The day control and what the service said it counted (`reported_by` in its answer). */
+function updateReportedBy(s, counted) {
+  if (document.activeElement !== reportedBy) reportedBy.value = s.reported_by;
+  $("#reported-by-clear").disabled = !s.reported_by;
+  const note = $("#reported-by-note");
+  if (!counted) {
+    note.textContent = "";
+    return;
+  }
+  const undated = counted.undated_reports + counted.undated_changes;
+  note.textContent = `Published by ${fmtDay(counted.day)}. ` + (undated
+    ? `${plural(counted.undated_reports, "report")} and ${plural(counted.undated_changes, "correction or retraction", "corrections or retractions")} without a publication day counted from the day they were recorded.`
+    : "Everything counted has a publication day of its own.");
+}
+
+reportedBy.addEventListener("change", () => go({ reported_by: reportedBy.value }));
+$("#reported-by-clear").addEventListener("click", () => go({ reported_by: "" }));
 $("#fit-all").addEventListener("click", () => fitAll());
 $("#compress").addEventListener("change", () => {
   if (!app.timeline) return;
@@ -1261,13 +1283,17 @@ function showError(error) {
       ? navLink({ country: "", actor: "", kind: "", level: "" }, "Clear filters", { class: "error-action", "data-nav": "reset" })
       : null,
     s.as_of ? [" ", navLink({ as_of: "" }, "Show the log now", { class: "error-action" })] : null,
+    s.reported_by ? [" ", navLink({ reported_by: "" }, "Any publication day", { class: "error-action" })] : null,
   );
 }
 
 async function render({ focus = null, minPosition = null } = {}) {
   const seq = ++app.seq;
   const s = state();
-  const common = s.as_of ? { as_of: s.as_of } : minPosition ? { min_position: minPosition } : {};
+  const common = {
+    ...(s.as_of ? { as_of: s.as_of } : minPosition ? { min_position: minPosition } : {}),
+    ...(s.reported_by ? { reported_by: s.reported_by } : {}),
+  };
   const filters = { country: s.country, actor: s.actor, kind: s.kind, min_level: s.level };
   const filtered = Boolean(s.country || s.actor || s.kind || s.level);
   const onActor = Boolean(s.who);
@@ -1299,6 +1325,7 @@ async function render({ focus = null, minPosition = null } = {}) {
     $("#filters").hidden = onActor;
     renderFilters(s, unfiltered || timeline);
     updateSlider(s);
+    updateReportedBy(s, timeline.reported_by);
     loadMarks();
     drawMarks();
     setConnection(app.connection);

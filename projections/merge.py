@@ -154,6 +154,37 @@ def merge_actors(reports: list[dict[str, Any]], resolve: Resolver) -> list[dict[
 HARM = ("killed", "wounded", "casualties")
 
 
+# Finest first: where sources place one name differently, the finest fix wins.
+PRECISION_ORDER = ("exact", "near", "locality", "region", "country", None)
+
+
+def merge_places(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each place named by the reports once (by name and country), in the order
+    first named, with the finest coordinates any report gives it (null if none)."""
+    merged: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for report in reports:
+        for place in report["content"].get("places", ()):
+            name = (place["name"], place.get("country"))
+            item = merged.setdefault(
+                name,
+                {
+                    "name": name[0],
+                    "country": name[1],
+                    "latitude": None,
+                    "longitude": None,
+                    "coordinate_precision": None,
+                },
+            )
+            if place.get("latitude") is None:
+                continue
+            precision = place.get("coordinate_precision")
+            rank = PRECISION_ORDER.index
+            if item["latitude"] is None or rank(precision) < rank(item["coordinate_precision"]):
+                item["latitude"], item["longitude"] = place["latitude"], place["longitude"]
+                item["coordinate_precision"] = precision
+    return list(merged.values())
+
+
 def escalation_level(kinds: set[str], harmed: bool, actors: list[dict[str, Any]]) -> int:
     """The ladder's rung; `harmed`: some source reports a killed, wounded or
     casualties count above zero."""
@@ -202,12 +233,7 @@ def incident_core(key: str, reports: Iterable[dict[str, Any]], resolve: Resolver
     when, disagreement = merge_when(basis)
     kinds = {r["content"]["kind"] for r in active}
     actors = merge_actors(active, resolve)
-    places: list[dict[str, Any]] = []
-    for report in active:
-        for place in report["content"].get("places", ()):
-            item = {"name": place["name"], "country": place.get("country")}
-            if item not in places:
-                places.append(item)
+    places = merge_places(active)
     harmed = any(
         c["counted"] in HARM and c["value"] > 0
         for r in active

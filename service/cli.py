@@ -105,11 +105,15 @@ def load_examples(settings: Settings) -> int:
     """File the seed's actors and reports; safe to repeat on a store that has grown.
 
     Actors already registered are left as they are now (aliases added, parents
-    changed through the API since); reports carry keys, so none is filed twice."""
+    changed through the API since); reports carry keys, so none is filed twice, and
+    so do the filer's corrections that add the places' coordinates (the source gives
+    none), so none is made twice."""
     from service.ingest import ingest_local
 
-    return ingest_local(settings, EXAMPLES / "actors.ndjson", keep_registered=True) + ingest_local(
-        settings, EXAMPLES / "seed-reports.ndjson"
+    return (
+        ingest_local(settings, EXAMPLES / "actors.ndjson", keep_registered=True)
+        + ingest_local(settings, EXAMPLES / "seed-reports.ndjson")
+        + ingest_local(settings, EXAMPLES / "seed-geocoding.ndjson")
     )
 
 

@@ -13,7 +13,7 @@ from domain.actors import actor_id_for
 from domain.application import BatchConflictError
 from domain.errors import DomainError
 from service.errors import problems
-from service.schemas import ActorIn, ReportIn
+from service.schemas import ActorIn, CorrectionIn, ReportIn
 from service.settings import Settings
 from service.storage import open_application
 
@@ -50,6 +50,11 @@ def _is_actor(obj: dict[str, Any]) -> bool:
     return "kind" not in obj and "name" in obj
 
 
+def _is_correction(obj: dict[str, Any]) -> bool:
+    """A correction of a filed report, named by its key: `{"report": KEY, "changes": …}`."""
+    return "changes" in obj and "report" in obj
+
+
 def ingest_local(settings: Settings, path: Path, keep_registered: bool = False) -> int:
     """Load a file into the store. `keep_registered`: leave actors that are already
     registered as the registry has them (the seed on every `serve --demo`)."""
@@ -66,11 +71,17 @@ def ingest_local(settings: Settings, path: Path, keep_registered: bool = False) 
 def _ingest(
     timeline: Any, objects: list[tuple[int, dict[str, Any]]], path: Path, keep_registered: bool
 ) -> int:
-    """Actors one by one (parents first), then reports in batches of BATCH."""
+    """Actors one by one (parents first), then reports in batches of BATCH, then
+    corrections (keyed, so a second load writes none of them again)."""
     before = timeline.max_position()
     reports: list[tuple[int, ReportIn]] = []
+    corrections: list[tuple[str, CorrectionIn]] = []
     for number, obj in objects:
-        if _is_actor(obj):
+        if _is_correction(obj):
+            obj = dict(obj)
+            report = str(obj.pop("report"))
+            corrections.append((report, _validate(CorrectionIn, obj, path, number)))
+        elif _is_actor(obj):
             obj = dict(obj)
             parent = obj.pop("parent", None)
             if parent:
@@ -88,6 +99,15 @@ def _ingest(
     for start in range(0, len(reports), BATCH):
         chunk = reports[start : start + BATCH]
         timeline.file_reports([(r.content(), r.key) for _, r in chunk])
+    for report, correction in corrections:
+        timeline.correct_report(
+            timeline.report_id_for_key(report),
+            correction.changed_fields(),
+            correction.reason,
+            correction.corrected_by,
+            correction.expected_version,
+            key=correction.key,
+        )
     return timeline.max_position() - before
 
 

@@ -172,12 +172,18 @@ def test_the_page_and_its_files_are_served_from_the_package(server):
         "/static/vendor/chart.js/chart.umd.min.js",
         "/static/vendor/chartjs-plugin-annotation/chartjs-plugin-annotation.min.js",
         "/static/vendor/timeline-arrows/arrow.js",
+        "/static/map.js",
+        "/static/vendor/leaflet/leaflet.js",
+        "/static/vendor/leaflet/leaflet.css",
+        "/static/vendor/topojson-client/topojson-client.min.js",
+        "/static/vendor/world-atlas/countries-50m.json",
     ):
         assert httpx.get(f"{server.url}{path}", timeout=10).status_code == 200, path
     # The vendored files are the ones VERSIONS.md records.
     vendor = Path(__file__).resolve().parent.parent / "service" / "static" / "vendor"
     recorded = re.findall(r"^([0-9a-f]{64})  (\S+)$", (vendor / "VERSIONS.md").read_text(), re.M)
-    assert len(recorded) == 7  # the page's four libraries, and Swagger UI's three files (/docs)
+    # The page's libraries (Leaflet's script and style, the outlines too) and Swagger UI's files.
+    assert len(recorded) == 11
     for digest, name in recorded:
         assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest, name
     for path in ("/static/../api.py", "/static/%2e%2e/page.py", "/static/nope.js"):
@@ -208,6 +214,7 @@ def test_incidents_in_order_on_the_timeline_and_their_reports(watched, server):
              .map(p => p.style.stroke)"""
     )
     assert "rgb(31, 41, 55)" in drawn  # the dark arrow: an attack answering an attack
+    expect(page.locator("#map")).to_have_attribute("data-outlines", re.compile(r"^[1-9]"))
     shoot(page, "page-timeline.png")
 
     page.locator("#timeline .vis-item.lvl-4").click()

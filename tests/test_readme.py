@@ -153,7 +153,9 @@ def test_the_readme_curl_block_runs_as_written(demo: tuple[Process, dict[str, st
 
     # What the examples say they do, they did.
     log = [
-        httpx.get(f"{process.url}/events", params={"type": t}, timeout=10).text.splitlines()
+        httpx.get(
+            f"{process.url}/events", params={"type": t, "after": head}, timeout=10
+        ).text.splitlines()  # after the demo's own corrections (the places' coordinates)
         for t in ("Report.Corrected", "Report.Retracted")
     ]
     assert [len(events) for events in log] == [1, 1]

@@ -2,8 +2,10 @@
 // views (every answer says the log `position` it reflects and takes `as_of`), keeps
 // its whole state in the URL, and follows the log live through SSE.
 // Libraries (vendored, see vendor/VERSIONS.md): vis-timeline (global `vis`),
-// Chart.js with chartjs-plugin-annotation (global `Chart`), timeline-arrows.
+// Chart.js with chartjs-plugin-annotation (global `Chart`), timeline-arrows,
+// Leaflet and topojson-client (the map, map.js).
 import Arrow from "./vendor/timeline-arrows/arrow.js";
+import { IncidentMap } from "./map.js";
 import {
   axisStep, errorText, incidentPresence, plural, quietStretches, reportMarks, resolveActor, sliderStart, splitWording,
 } from "./rules.js";
@@ -420,6 +422,7 @@ function ensureTimeline() {
   // Says on <body> what the window last settled on (for tests and screenshots).
   app.timeline.on("rangechanged", ({ byUser }) => {
     fitAxis();
+    renderMap(); // the map shows the incidents in the timeline's window
     // Redraws by vis itself (an axis step, the cuts) keep the name of the last window.
     if (byUser || app.pendingWindow) document.body.dataset.window = byUser ? "user" : app.pendingWindow;
     app.pendingWindow = null;
@@ -545,6 +548,29 @@ function renderTimeline(entries, fitKey, focus = null) {
   return app.drawn.then(() => {
     if (focus && present.has(focus)) focusChain(focus);
     else if (refit || freshOutsideWindow(entries)) fitAll(!refit);
+  });
+}
+
+// ---------------------------------------------------------------- the map
+// The incidents on the timeline, in its time window, at their places (map.js).
+
+function renderMap() {
+  if (!app.map) {
+    app.map = new IncidentMap($("#map"), {
+      open: (key) => go({ incident: key, who: "" }, { focus: "incident" }),
+      describe: (key) => {
+        const entry = app.entries.find((e) => e.incident === key);
+        return entry ? `${labelText(entry)}, ${fmtRange(entry.when.earliest, entry.when.latest)}` : key;
+      },
+    });
+  }
+  app.map.resize();
+  const range = app.timeline?.getWindow();
+  const window = range ? { start: range.start.getTime(), end: range.end.getTime() } : null;
+  app.map.draw(app.entries, { window, selected: state().incident });
+  // What it was drawn for, on the element (for tests and screenshots).
+  Object.assign($("#map").dataset, {
+    drawn: String(app.shown), windowStart: String(window?.start ?? ""), windowEnd: String(window?.end ?? ""),
   });
 }
 
@@ -1502,6 +1528,7 @@ async function render({ focus = null, minPosition = null } = {}) {
       }
     } else {
       renderTimeline(timeline.entries, JSON.stringify(filters), focus === "incident" ? s.incident : null);
+      renderMap();
       renderIncidentList(timeline.entries);
       renderIncident(incident, s.incident);
       renderTally(tally);

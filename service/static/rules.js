@@ -110,3 +110,75 @@ export function splitWording(wording) {
     .replace(/^[\s…:;,—-]+|[\s…:;,—-]+$/g, "").trim();
   return { words, note };
 }
+
+// ---------------------------------------------------------------- the map
+
+/** How a place's coordinates are drawn: a point where they are exact or near, else a
+ * disc, wider and lighter the less is known. A locality's disc keeps a size on
+ * screen (`pixels`: a town's 15 km would shrink below a point); a region's and a
+ * country's are as wide as the uncertainty on the ground (`metres`). `order`: widest first. */
+export const PRECISION_MARKS = {
+  exact: { shape: "point", pixels: 5, metres: 0, fill: 0.95, order: 4 },
+  near: { shape: "point", pixels: 6, metres: 0, fill: 0.9, order: 3 },
+  locality: { shape: "disc", pixels: 11, metres: 0, fill: 0.45, order: 2 },
+  region: { shape: "disc", pixels: 0, metres: 90_000, fill: 0.25, order: 1 },
+  country: { shape: "disc", pixels: 0, metres: 250_000, fill: 0.12, order: 0 },
+};
+const FINEST = ["exact", "near", "locality", "region", "country"];
+
+/** Does an incident's span (days, inclusive) meet the window [start, end) in ms? No window: yes. */
+export function inWindow(entry, window) {
+  if (!window) return true;
+  const start = Date.parse(`${entry.when.earliest}T00:00:00Z`);
+  const end = Date.parse(`${entry.when.latest}T00:00:00Z`) + DAY;
+  return start < window.end && end > window.start;
+}
+
+/** The places of an incident that have coordinates, finest first. */
+export function locatedPlaces(entry) {
+  const rank = (p) => {
+    const at = FINEST.indexOf(p.coordinate_precision);
+    return at < 0 ? FINEST.length : at;
+  };
+  return (entry.places || [])
+    .filter((p) => Number.isFinite(p.latitude) && Number.isFinite(p.longitude))
+    .sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * What the map draws for these incidents, within the timeline's time window:
+ * one mark per located place, the responds-to links between incidents that both
+ * have one (from the cause's finest place to the answer's), and how many
+ * incidents in the window have no located place, or lie outside the window.
+ */
+export function mapContent(entries, window = null) {
+  const marks = [];
+  const anchors = new Map();
+  let unlocated = 0;
+  let outside = 0;
+  for (const entry of entries) {
+    if (!inWindow(entry, window)) {
+      outside += 1;
+      continue;
+    }
+    const places = locatedPlaces(entry);
+    if (!places.length) {
+      unlocated += 1;
+      continue;
+    }
+    anchors.set(entry.incident, places[0]);
+    for (const place of places) {
+      const precision = PRECISION_MARKS[place.coordinate_precision] ? place.coordinate_precision : "locality";
+      marks.push({ incident: entry.incident, level: entry.level, place, precision, ...PRECISION_MARKS[precision] });
+    }
+  }
+  const links = [];
+  for (const entry of entries) {
+    if (!anchors.has(entry.incident)) continue;
+    for (const cause of entry.responds_to || []) {
+      if (!anchors.has(cause) || cause === entry.incident) continue;
+      links.push({ from: cause, to: entry.incident, deed: entry.level >= 1, start: anchors.get(cause), end: anchors.get(entry.incident) });
+    }
+  }
+  return { marks, links, unlocated, outside, located: anchors.size };
+}

@@ -834,3 +834,42 @@ def test_the_reported_by_day_changes_what_is_shown(watched, server):
     page.locator("#reported-by-clear").click()
     expect(page).not_to_have_url(re.compile("reported_by="))
     expect(rows(page)).to_have_count(len(now))
+
+
+def test_a_search_without_the_diacritic_finds_the_interior_ministry_sentence(watched, server):
+    # What the API finds is what the page must show: computed, not written down here.
+    found = get(server, "/search", q="Al-Qaim")["results"]
+    # The Interior Ministry official's sentence ("un responsable au ministère de
+    # l'Intérieur irakien", quoted by AFP).
+    sentence = next(r for r in found if "Intérieur" in (r["source"]["speaker"] or ""))
+    quote = next(s["text"] for s in sentence["snippets"] if s["field"] == "quote")
+    page = watched.open()
+    page.locator("#search-q").fill("Al-Qaim")
+    page.locator("#search-form button[type=submit]").click()
+    results = page.locator("#search-results li.search-result")
+    expect(results).to_have_count(len(found))
+    expect(page.locator("#search-status")).to_contain_text(f"{len(found)} report")
+    # The accented word is marked in the source's own spelling.
+    marks = page.locator("#search-results mark").all_inner_texts()
+    assert marks and all(m.casefold().replace("ï", "i") == "al-qaim" for m in marks), marks
+    first = results.nth([r["report"] for r in found].index(sentence["report"]))
+    expect(first).to_contain_text(quote)
+    expect(first).to_contain_text("ministère de l'Intérieur")
+    first.locator("a").click()
+    expect(page).to_have_url(re.compile(f"incident={re.escape(sentence['incident'])}"))
+    expect(page.locator("#incident")).to_be_visible()
+    shoot(page, "page-search.png", "#search")
+
+
+def test_a_search_the_service_refuses_says_why(watched, server):
+    page = watched.open()
+    page.locator("#search-q").fill('"*"')
+    page.locator("#search-form button[type=submit]").click()
+    refusal = httpx.get(f"{server.url}/search", params={"q": '"*"'}, timeout=10)
+    assert refusal.status_code == 422
+    (detail,) = refusal.json()["detail"]
+    assert detail["field"] == "q"
+    expect(page.locator("#search-status")).to_have_text(f"q: {detail['msg']}")
+    expect(page.locator("#search-results li")).to_have_count(0)
+    # The browser logs the refused request itself; the page raised nothing else.
+    watched.errors = [e for e in watched.errors if not re.search(r"status of 422", e)]

@@ -6,6 +6,7 @@
 // Leaflet and topojson-client (the map, map.js).
 import Arrow from "./vendor/timeline-arrows/arrow.js";
 import { IncidentMap } from "./map.js";
+import { wireSearch } from "./search.js";
 import {
   axisStep, errorText, incidentPresence, plural, quietStretches, reportMarks, resolveActor, sliderStart, splitWording,
 } from "./rules.js";
@@ -1640,6 +1641,14 @@ function subscribe(after) {
     resume();
   });
 }
+
+wireSearch({
+  ask: (params) => getJSON("/search", params),
+  // Search answers as of the page's point in the log, like every view.
+  common: () => (state().as_of ? { as_of: state().as_of } : {}),
+  open: (key) => go({ incident: key, who: "" }, { focus: "incident" }),
+  label: shortKey,
+});
 
 async function start() {
   try {

@@ -16,7 +16,6 @@ from projections.as_reported import AsReported
 from projections.database import Cursor
 from projections.derive import incident_tags
 from projections.duplicates import DEFAULT_KM
-from projections.exports.fields import located_places
 from projections.generation import INCIDENT_ORDER as ORDER
 from projections.generation import Generation
 from projections.merge import responses_before_cause
@@ -117,18 +116,6 @@ class TimelineView(ReadView):
         if more and entries:
             cursor_out = encode_cursor(list(_order_key(entries[-1])))
         return entries, cursor_out
-
-    def export_page(
-        self, cursor: Cursor, as_of: int | None, **query: Any
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        """A page of `entries` with all their sources and `located`: the places with
-        coordinates their active reports give (the merged entry keeps names only)."""
-        entries, next_cursor = self.entries(cursor, as_of, sources=True, **query)
-        docs = self.report_rows(cursor, as_of, [entry["incident"] for entry in entries])
-        for entry in entries:
-            reports = (orjson.loads(row["doc"]) for row in docs[entry["incident"]])
-            entry["located"] = located_places(reports)
-        return entries, next_cursor
 
     def _reported_page(
         self,

@@ -49,7 +49,7 @@ def export_bytes(
 
     def read_page(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
         with read() as (view, cursor, _):
-            page = view.export_page(cursor, position, after=after, limit=PAGE, **query)
+            page = view.entries(cursor, position, after=after, limit=PAGE, **query)
         if counted is not None:
             counted.append(len(page[0]))
         return page

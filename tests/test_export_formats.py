@@ -107,10 +107,8 @@ TOWER_22 = [
 
 
 def entry_of(reports: list[dict[str, Any]], key: str = "tower-22") -> dict[str, Any]:
-    """What `TimelineView.export_page` gives: the merged entry and its located places."""
-    entry = merge_incident(key, reports, resolve)
-    entry["located"] = fields.located_places(reports)
-    return entry
+    """What `TimelineView.entries` gives the exports: the merged entry."""
+    return merge_incident(key, reports, resolve)
 
 
 def month_entry() -> dict[str, Any]:
@@ -141,7 +139,7 @@ def test_dates_are_as_precise_as_their_bounds(earliest, latest, unit, single, pr
 
 
 def test_located_places_skip_retracted_reports_and_duplicates():
-    located = fields.located_places([*TOWER_22, TOWER_22[0]])
+    located = fields.located(entry_of([*TOWER_22, TOWER_22[0]]))
     assert [p["name"] for p in located] == ["Jordanie", "Tower 22"]
     assert fields.best_place(located)["name"] == "Tower 22"  # exact beats country
     assert fields.best_place([]) is None

@@ -22,25 +22,10 @@ SIDE_2 = ("target", "affected")
 MONTHS = tuple(calendar.month_name)  # English names whatever the locale: "", "January", ...
 
 
-def located_places(reports: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The places with coordinates that the active reports give, each once, in filing order."""
-    found: list[dict[str, Any]] = []
-    for report in sorted(reports, key=lambda r: r["filed_position"]):
-        if report["retracted"]:
-            continue
-        for place in report["content"].get("places", ()):
-            if place.get("latitude") is None:
-                continue
-            item = {
-                "name": place["name"],
-                "country": place.get("country"),
-                "latitude": place["latitude"],
-                "longitude": place["longitude"],
-                "coordinate_precision": place.get("coordinate_precision"),
-            }
-            if item not in found:
-                found.append(item)
-    return found
+def located(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The entry's places with coordinates: each place once, at the finest
+    coordinates any active report gives it (`merge.merge_places`)."""
+    return [place for place in entry.get("places", ()) if place.get("latitude") is not None]
 
 
 def best_place(located: list[dict[str, Any]]) -> dict[str, Any] | None:

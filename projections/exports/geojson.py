@@ -13,7 +13,7 @@ from projections.exports import fields
 
 def incident_feature(entry: dict[str, Any]) -> dict[str, Any] | None:
     """The entry's Feature, or None when no source gives coordinates."""
-    place = fields.best_place(entry.get("located", []))
+    place = fields.best_place(fields.located(entry))
     if place is None:
         return None
     when, sources = entry["when"], entry.get("sources", [])

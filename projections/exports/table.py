@@ -72,7 +72,7 @@ def incident_row(entry: dict[str, Any]) -> list[str]:
     """The CSV cells of one entry, in `HEADER` order."""
     when, sources = entry["when"], entry.get("sources", [])
     one, two, _ = fields.sides(entry)
-    place = fields.best_place(entry.get("located", []))
+    place = fields.best_place(fields.located(entry))
     killed = fields.killed(entry)
     countries = entry.get("countries", [])
     values = {

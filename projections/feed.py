@@ -10,7 +10,8 @@ A subscriber that resumes from its last position therefore misses nothing,
 even across restarts.
 
 Timeline entries are merged at read time, so which entries changed is read
-from what they are made of: their reports, their own row and their tags.
+from what they are made of: their reports, their own row, their tags and their
+likely-duplicate pairs (at the default distance).
 """
 
 from __future__ import annotations
@@ -82,8 +83,13 @@ def changes(view: Any, cursor: Cursor, after: int, upto: int) -> list[dict[str, 
         keys = _changed(gen.reports, cursor, "incident", after, upto)
         keys |= _changed(gen.incidents, cursor, "key", after, upto)
         keys |= _changed(gen.tags, cursor, "incident", after, upto)
+        # A new candidate pair, or one decided, changes both entries' possible_duplicates.
+        keys |= _changed(gen.dup_pairs, cursor, "a", after, upto)
+        keys |= _changed(gen.dup_pairs, cursor, "b", after, upto)
         ordered = sorted(keys)
         was, now = view.merged(cursor, after, ordered), view.merged(cursor, upto, ordered)
+        for position, entries in ((after, was), (upto, now)):
+            view.add_duplicates(cursor, position, list(entries.values()))
 
         def gone(key: str) -> Any:
             return was[key]

@@ -106,7 +106,7 @@ class TimelineView(ReadView):
     ) -> tuple[list[dict[str, Any]], str | None]:
         self._annotate(cursor, as_of, entries, by)
         # Candidates are what the log holds at `as_of`, also when asked `by` a day.
-        self._duplicates(cursor, as_of, entries, duplicate_km)
+        self.add_duplicates(cursor, as_of, entries, duplicate_km)
         if not sources:
             # Decoding the whole doc and dropping the sources here is faster than
             # having either database cut them out (json_remove, jsonb minus).
@@ -205,11 +205,15 @@ class TimelineView(ReadView):
             return None
         entries = [found[incident]]
         self._annotate(cursor, as_of, entries, by)
-        self._duplicates(cursor, as_of, entries, duplicate_km)
+        self.add_duplicates(cursor, as_of, entries, duplicate_km)
         return entries[0]
 
-    def _duplicates(
-        self, cursor: Cursor, as_of: int | None, entries: list[dict[str, Any]], max_km: float
+    def add_duplicates(
+        self,
+        cursor: Cursor,
+        as_of: int | None,
+        entries: list[dict[str, Any]],
+        max_km: float = DEFAULT_KM,
     ) -> None:
         """Each entry's undecided likely duplicates, with the reasons matched."""
         found = duplicates_view.candidates_of(

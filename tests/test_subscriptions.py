@@ -360,3 +360,52 @@ def test_a_rollup_subscription_follows_actors_placed_within_later(tmp_path):
         corps.stop()
     actors = [a["name"] for m in corps.messages for c in m["changes"] for a in c["doc"]["actors"]]
     assert "Late Unit" in actors
+
+
+def test_live_entries_carry_their_likely_duplicates_and_drop_them_when_decided(tmp_path):
+    server = Process(["serve"], sqlite_env(tmp_path), free_port())
+    with running(server):
+        headers = auth(server.url)
+        for name in ("United States", "Kataeb Hezbollah"):
+            made = httpx.post(f"{server.url}/actors", json={"name": name}, headers=headers)
+            assert made.status_code == 201, made.text
+        live = Collector(server.url, after=0).start()
+
+        def attack(outlet: str, place: dict) -> dict:
+            return {
+                "kind": "attack",
+                "when": "2024-01-28",
+                "places": [place],
+                "actors": [
+                    {"name": "United States", "role": "target"},
+                    {"name": "Kataeb Hezbollah", "role": "claimant"},
+                ],
+                "source": {"outlet": outlet, "language": "en"},
+            }
+
+        tower = {"name": "Tower 22", "country": "JO", "latitude": 33.32, "longitude": 38.69}
+        rukban = {"name": "Rukban", "country": "JO", "latitude": 33.3, "longitude": 38.75}
+        filed = [
+            httpx.post(f"{server.url}/reports", json=attack(outlet, place), headers=headers)
+            for outlet, place in (("AFP", tower), ("CENTCOM", rukban))
+        ]
+        wire, communique = (f"report:{answer.json()['id']}" for answer in filed)
+        assert live.wait_for({filed[-1].json()["position"]})
+        latest: dict[str, dict] = {}
+        for message in live.messages:
+            latest.update({c["key"]: c["doc"] for c in message["changes"]})
+        # The second report made the pair: both entries say so, live.
+        assert [d["incident"] for d in latest[wire]["possible_duplicates"]] == [communique]
+        assert [d["incident"] for d in latest[communique]["possible_duplicates"]] == [wire]
+
+        distinct = httpx.post(
+            f"{server.url}/decisions/distinct",
+            json={"incidents": [wire, communique], "reason": "two attacks, two bases"},
+            headers=headers,
+        )
+        assert distinct.status_code == 201, distinct.text
+        assert live.wait_for({distinct.json()["position"]})
+        live.stop()
+    last = live.messages[-1]
+    assert sorted(c["key"] for c in last["changes"]) == sorted([wire, communique])
+    assert all(c["doc"]["possible_duplicates"] == [] for c in last["changes"])

@@ -1,10 +1,8 @@
 """Importing ACLED and UCDP GED CSV files: rows to reports, re-imports to corrections.
 
 Streaming: rows are read one at a time and written in batches of `BATCH`, so
-memory stays flat however long the file. Unless bad rows may be skipped, the
-file is mapped and checked whole first, its reports spooled to a temporary
-file, and written from the spool only if no row was bad: a file with a bad row
-writes nothing, and no row is mapped or validated twice.
+memory stays flat however long the file. Unless bad rows may be skipped, a first
+pass checks every row and a second writes: a file with a bad row writes nothing.
 
 Each batch: (1) every actor name is looked up in the registry, and a name nobody
 registered is registered with the category the row gives it; (2) the reports
@@ -16,12 +14,10 @@ content becomes a `Report.Corrected` of the fields that changed.
 from __future__ import annotations
 
 import csv
-import pickle
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import IO, Any, TextIO
+from typing import Any, TextIO
 
 import orjson
 
@@ -193,72 +189,36 @@ def import_rows(
 ) -> Outcome:
     """Import a CSV file in `format_name`; with bad rows and no `skip_bad`, write nothing."""
     fmt = FORMATS[format_name]
-    outcome = Outcome(written=True)
-    if skip_bad:
+    if not skip_bad:
+        checked = Outcome()
         with open_text() as text:
-            rows = (row for _, row in mapped_rows(text, fmt, outcome))
-            _write_all(_Writer(timeline, fmt, outcome, written_by), rows, progress)
-        return outcome
-    # All or nothing, each row mapped once: the checking pass spools what it
-    # mapped, and only a file without a bad row is written, from the spool.
-    checked = Outcome()
-    with tempfile.TemporaryFile() as spool:
-        with open_text() as text:
-            _spool(mapped_rows(text, fmt, checked), spool, progress)
+            reported = 0
+            for _ in mapped_rows(text, fmt, checked):
+                if progress and checked.rows - reported >= BATCH:
+                    progress("checked", checked.rows - reported)
+                    reported = checked.rows
+            if progress:
+                progress("checked", checked.rows - reported)
         if checked.bad_rows:
             return checked
-        outcome.rows = checked.rows
-        spool.seek(0)
-        writer = _Writer(timeline, fmt, outcome, written_by)
-        _write_all(writer, (row for batch in _unspool(spool) for row in batch), progress)
+    outcome = Outcome(written=True)
+    writer = _Writer(timeline, fmt, outcome, written_by)
+    with open_text() as text:
+        batch: list[MappedRow] = []
+        keys: set[str] = set()
+        for _, row in mapped_rows(text, fmt, outcome):
+            if row.key in keys or len(batch) >= BATCH:
+                # A key twice in one batch: the second is a revision of the first.
+                writer.write(batch)
+                if progress:
+                    progress("imported", len(batch))
+                batch, keys = [], set()
+            batch.append(row)
+            keys.add(row.key)
+        writer.write(batch)
+        if progress:
+            progress("imported", len(batch))
     return outcome
-
-
-def _spool(
-    rows: Iterator[tuple[int, MappedRow]], spool: IO[bytes], progress: Progress | None
-) -> None:
-    """Pickle the mapped rows in batches: reading them back costs a fraction of
-    mapping them again (the reports are not validated twice)."""
-    batch: list[MappedRow] = []
-    for _, row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH:
-            pickle.dump(batch, spool, protocol=pickle.HIGHEST_PROTOCOL)
-            if progress:
-                progress("checked", len(batch))
-            batch = []
-    pickle.dump(batch, spool, protocol=pickle.HIGHEST_PROTOCOL)
-    if progress:
-        progress("checked", len(batch))
-
-
-def _unspool(spool: IO[bytes]) -> Iterator[list[MappedRow]]:
-    while True:
-        try:
-            yield pickle.load(spool)  # our own temporary file, written just now
-        except EOFError:
-            return
-
-
-def _write_all(
-    writer: _Writer,
-    rows: Iterable[MappedRow],
-    progress: Progress | None,
-) -> None:
-    batch: list[MappedRow] = []
-    keys: set[str] = set()
-    for row in rows:
-        if row.key in keys or len(batch) >= BATCH:
-            # A key twice in one batch: the second is a revision of the first.
-            writer.write(batch)
-            if progress:
-                progress("imported", len(batch))
-            batch, keys = [], set()
-        batch.append(row)
-        keys.add(row.key)
-    writer.write(batch)
-    if progress:
-        progress("imported", len(batch))
 
 
 class _Writer:

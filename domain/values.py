@@ -36,7 +36,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u
 
 
 def _clean_text(value: str) -> str:
-    value = unicodedata.normalize("NFC", value)
+    if not value.isascii():  # ASCII text is NFC already: most cells, skipped cheaply
+        value = unicodedata.normalize("NFC", value)
     if _CONTROL.search(value):
         raise ValueError("contains control or bidirectional-override characters")
     return value

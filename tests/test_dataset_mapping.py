@@ -155,6 +155,27 @@ def test_acled_bad_cells_name_their_column() -> None:
         assert raised.value.column == column, (column, raised.value.message)
 
 
+def test_acled_whole_numbers_in_each_written_form() -> None:
+    good = rows("acled_current.csv")[0]
+    for written, value in [("7", 7), (" 12 ", 12), ("3.0", 3), ("0", 0)]:
+        assert acled.map_row({**good, "fatalities": written}).content.counts[0].value == value
+    for written in ["²", "3.5", "12 killed"]:  # str.isdigit takes "²"; int() does not
+        with pytest.raises(RowError) as raised:
+            acled.map_row({**good, "fatalities": written})
+        assert raised.value.column == "fatalities"
+
+
+def test_acled_text_is_normalised_and_control_characters_refused() -> None:
+    good = rows("acled_current.csv")[0]
+    decomposed = "Ku\u0308rt militia"  # u + combining diaeresis
+    mapped = acled.map_row({**good, "actor1": decomposed})
+    assert mapped.content.actors[0].name == "K\u00fcrt militia"
+    with pytest.raises(RowError) as raised:
+        acled.map_row({**good, "notes": "A clash\u202e near the town"})
+    assert raised.value.column == "notes"
+    assert "control or bidirectional-override" in raised.value.message
+
+
 def test_ucdp_row_field_by_field() -> None:
     mapped = ucdp.map_row(rows("ucdp_ged.csv")[3])
     content = mapped.content

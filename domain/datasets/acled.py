@@ -57,6 +57,8 @@ PRE_2023_COLUMNS = ("data_id", "event_id_no_cnty", "iso3")
 CURRENT_COLUMNS = ("disorder_type", "civilian_targeting", "tags")
 DELETED_COLUMNS = ("event_id_cnty", "deleted_timestamp")
 
+_EVENT_ID = re.compile(r"[A-Za-z]{2,4}\d+")
+
 # The report field a validation problem comes from -> the column to blame.
 _COLUMN_OF = {
     "when": "event_date",
@@ -255,7 +257,7 @@ def _place(row: Row) -> dict[str, object]:
 def map_row(row: Row) -> MappedRow:
     """One ACLED row (either column set) as a report."""
     event_id = required(row, "event_id_cnty")
-    if not re.fullmatch(r"[A-Za-z]{2,4}\d+", event_id):
+    if not _EVENT_ID.fullmatch(event_id):
         raise RowError("event_id_cnty", f"{event_id!r} is not an ACLED event id (e.g. KEN7182)")
     event_type, sub_event_type = required(row, "event_type"), cell(row, "sub_event_type")
     kind, first_roles, second_roles = roles(event_type, sub_event_type)

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from domain.values import ActorCategory, ReportContent, iso_country
 
 Row = Mapping[str, str]
+_WHOLE = re.compile(r"-?\d+(\.0+)?")  # "12", "-3", "12.0": whole numbers as CSV writes them
 
 
 class RowError(ValueError):
@@ -53,10 +54,13 @@ def integer(row: Row, column: str, allowed: range | None = None, default: int | 
     text = cell(row, column)
     if not text and default is not None:
         return default
-    try:
-        value = int(float(text)) if re.fullmatch(r"-?\d+(\.0+)?", text) else int(text)
-    except ValueError:
-        raise RowError(column, f"{text!r} is not a whole number") from None
+    if text.isascii() and text.isdigit():
+        value = int(text)  # most cells: no pattern to match
+    else:
+        try:
+            value = int(float(text)) if _WHOLE.fullmatch(text) else int(text)
+        except ValueError:
+            raise RowError(column, f"{text!r} is not a whole number") from None
     if allowed is not None and value not in allowed:
         raise RowError(
             column, f"{value} is not one of the codes {allowed.start}-{allowed.stop - 1}"

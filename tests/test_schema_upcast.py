@@ -28,8 +28,17 @@ NEW_DEFAULTS: dict[str, Any] = {
 VIEWS = ("/timeline", "/incidents", "/tally", "/contradictions")
 # What the new merge adds beside each merged count: the bounds all sources allow
 # (checked below on the fixture's own figures).
-# Read-side fields issue 13 added beside the schema's (duplicates, the tally's periods).
-DERIVED = {"bounds", "possible_duplicates", "possibly_in_period", "possibly_double_counted"}
+# Read-side fields issues 13 and 15 added beside the schema's (duplicates, the tally's
+# periods, the coordinates of an entry's places).
+DERIVED = {
+    "bounds",
+    "possible_duplicates",
+    "possibly_in_period",
+    "possibly_double_counted",
+    "latitude",
+    "longitude",
+    "coordinate_precision",
+}
 QUERIES = [key for key in ANSWERS if key.startswith(VIEWS)]
 
 

@@ -97,11 +97,20 @@ def weeks(found: dict[str, Any]) -> list[str]:
 
 
 def blocks(found: dict[str, Any]) -> list[str]:
-    """The blocks an incident is filed under: `country|week`, or `?|week` with no place."""
+    """The blocks an incident is filed under: `country|week|actor`, or `?|week|actor`
+    with no place. Every match needs an actor in common, so blocking by actor too
+    loses no candidate, and keeps blocks small in a dense log (a country's week
+    holds thousands of events; an actor's share of it, far fewer)."""
     countries = sorted({p["country"] for p in found["places"] if p["country"]})
     if found["places"] and not countries:
         return []  # places, none with a country: nothing to block by
-    return [f"{c}|{w}" for c in countries or [NO_PLACE] for w in weeks(found)]
+    actors = sorted({actor for actor, _, _ in found["actors"]})
+    return [f"{c}|{w}|{a}" for c in countries or [NO_PLACE] for w in weeks(found) for a in actors]
+
+
+def block_scope(block: str) -> str:
+    """A block's `week|actor`: what a placeless incident is compared within."""
+    return block.split("|", 1)[1]
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:

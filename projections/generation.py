@@ -16,7 +16,7 @@ is stored once, not once per view, and an event is applied once:
 - actor histories: `appearances`, and `actor_counts` (each actor's summary,
   on its own and with the actors within it);
 - likely duplicates (`projections/duplicates.py`): `dup_blocks` (each incident
-  under each (country, week) block it falls in, with what it is compared by),
+  under each (country, week, actor) block it falls in, with what it is compared by),
   `dup_pairs` (the candidates found) and `distinct` (pairs analysts decided
   are not the same);
 - search: `search` (each version of a report's searchable text, with the
@@ -38,8 +38,9 @@ NAME = "views"  # the read side's row in tl_generations and tl_tracking
 # 8: means tags, attacks' and tallies' means, counts per (counted, whose);
 # 9: reports.published (reported_by); 10: actor_counts (history summaries as sums);
 # 11: likely duplicates (dup_blocks, dup_pairs, distinct) and attacks.latest;
-# 12: search (each version of a report's searchable text).
-SHAPE = 12
+# 12: search (each version of a report's searchable text);
+# 13: duplicate blocks by (country, week, actor).
+SHAPE = 13
 
 INCIDENT_ORDER = ("earliest", "latest", "key")  # the timeline's order, and its cursor's key
 HISTORY_ORDER = ("earliest", "report", "key")  # an actor's history, and its cursor's key

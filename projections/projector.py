@@ -167,18 +167,20 @@ class Projector:
             if key not in wanted:
                 changed |= rows.remove(gen.dup_blocks, key, position)
         for key, block in sorted(wanted.items()):
-            values = (block, incident, block.split("|")[1])
+            values = (block, incident, duplicates.block_scope(block))
             changed |= rows.put(gen.dup_blocks, key, found, position, values)
         if not changed and not force:
             return
         pairs: dict[str, dict[str, Any]] = {}
         if found and blocks:
-            weeks = sorted({block.split("|")[1] for block in blocks})
+            # Placeless: everything sharing a week and an actor; else the same
+            # country too, or placeless.
+            scopes = sorted({duplicates.block_scope(block) for block in blocks})
             placeless = blocks[0].startswith(f"{duplicates.NO_PLACE}|")
             others = (
-                rows.blocked(weeks=weeks)
+                rows.blocked(weeks=scopes)
                 if placeless
-                else rows.blocked(blocks=[*blocks, *(f"{duplicates.NO_PLACE}|{w}" for w in weeks)])
+                else rows.blocked(blocks=[*blocks, *(f"{duplicates.NO_PLACE}|{s}" for s in scopes)])
             )
             for other in others:
                 key = duplicates.pair_key(incident, other["incident"])

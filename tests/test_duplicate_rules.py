@@ -83,10 +83,15 @@ def test_roles_must_be_compatible():
     assert duplicates.match(a, _features(swapped)) is None
 
 
-def test_blocks_are_country_and_week_and_vague_intervals_are_not_blocked():
+def test_blocks_are_country_week_and_actor_and_vague_intervals_are_not_blocked():
     a = _features(_report("a", when=("2024-01-28", "2024-01-29"), places=[TOWER]))
-    assert duplicates.blocks(a) == ["JO|2024-01-22", "JO|2024-01-29"]
-    assert duplicates.blocks(_features(_report("b"))) == ["?|2024-01-22"]
+    actors = sorted(actor for actor, _, _ in a["actors"])
+    assert len(actors) == 2  # both resolved: one block each, per week
+    assert duplicates.blocks(a) == [
+        f"JO|{w}|{x}" for w in ("2024-01-22", "2024-01-29") for x in actors
+    ]
+    assert duplicates.blocks(_features(_report("b"))) == [f"?|2024-01-22|{x}" for x in actors]
+    assert duplicates.block_scope(f"JO|2024-01-22|{actors[0]}") == f"2024-01-22|{actors[0]}"
     year = _features(_report("c", when=("2024-01-01", "2024-12-31"), places=[TOWER]))
     assert duplicates.blocks(year) == []
 
